@@ -1,0 +1,88 @@
+"""`tokkou calc`: read lines, evaluate through the batch path, write them back with results."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import engine, rulebook
+from .normalize import OUTPUT_COLUMNS
+from .tabular import InputError, read_table, write_table
+
+
+@dataclass
+class Summary:
+    source: Path
+    output: Path
+    rulebook: str
+    by_category: pd.DataFrame  # index: category label; columns: lines, statuses, amounts
+    errors: int
+
+
+def run(src: Path, out: Path, rules: str | None = None, year: str | None = None) -> Summary:
+    if out.exists() and src.exists() and out.resolve() == src.resolve():
+        raise InputError(f"{out}: 入力ファイルを上書きしません。別の出力先を指定してください。")
+    rb = rulebook.get(rules)
+    df = read_table(src)
+    defaults = {"fiscal_year": year} if year else None
+    result = engine.evaluate_frame(df, rb, defaults)
+    write_table(result, out, inputs=[src])
+    return Summary(src, out, f"{rb.name} {rb.short_hash}", summarize(result, rb),
+                   int((result["status"] == "error").sum()))
+
+
+def summarize(result: pd.DataFrame, rb: rulebook.Rulebook) -> pd.DataFrame:
+    """Lines, status counts and yen totals per category, with a 合計 row."""
+    from .normalize import Parsers, is_blank
+    parsers = Parsers(rb)
+    cat_col = next((c for c in result.columns if engine.header_key(c) == "category"), None)
+    labels = {c.id: f"{c.symbol}{c.name}" for c in rb.model.categories}
+
+    def label(v):
+        if cat_col is None or is_blank(v):
+            return "（区分なし）"
+        cid, err = parsers.category(v)
+        return labels[cid] if cid else "（区分不明）"
+
+    cats = result[cat_col].map(label) if cat_col else pd.Series("（区分なし）", index=result.index)
+    frame = pd.DataFrame({
+        "区分": cats,
+        "status": result["status"],
+        "対象経費": pd.to_numeric(result["eligible_cost"], errors="coerce").fillna(0).astype("int64"),
+        "措置額": pd.to_numeric(result["measure_amount"], errors="coerce").fillna(0).astype("int64"),
+    })
+    order = [labels[i] for i in range(1, 6)] + ["（区分なし）", "（区分不明）"]
+    rows = []
+    for name in order:
+        part = frame[frame["区分"] == name]
+        if name not in labels.values() and part.empty:
+            continue
+        rows.append(_row(name, part))
+    rows.append(_row("合計", frame))
+    return pd.DataFrame(rows).set_index("区分")
+
+
+def _row(name: str, part: pd.DataFrame) -> dict:
+    counts = part["status"].value_counts()
+    return {"区分": name, "行数": len(part),
+            **{engine.STATUS_JA[s]: int(counts.get(s, 0)) for s in ("eligible", "partial", "excluded", "error")},
+            "対象経費": int(part["対象経費"].sum()), "措置額": int(part["措置額"].sum())}
+
+
+def print_summary(s: Summary) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    t = Table(title=f"算定結果 {s.source.name} → {s.output.name}（ルールブック {s.rulebook}）")
+    t.add_column("区分", no_wrap=True)
+    for col in s.by_category.columns:
+        t.add_column(col, justify="right", no_wrap=True)
+    for name, row in s.by_category.iterrows():
+        t.add_row(str(name), *[f"{int(v):,}" for v in row.values], style="bold" if name == "合計" else None)
+    con = Console(width=max(Console().width, 110))
+    con.print(t)
+    if s.errors:
+        con.print(f"[yellow]エラーの行が {s.errors} 行あります。出力の「理由」(reasons) 列を確認してください。[/yellow]")
+
+
+__all__ = ["run", "summarize", "print_summary", "OUTPUT_COLUMNS"]

@@ -1,0 +1,409 @@
+"""Read cells as people type them: full-width digits, 1,000円, 令和7, はい/○, Japanese headers.
+
+Every parser returns (value, None) or (None, problem) — the problem is a short Japanese phrase the
+engine turns into a reason naming the column and the value.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .rulebook import Rulebook
+
+MAX_YEN = 10**12  # 1兆円: keeps every product inside int64 and no real line is larger
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    ja: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+
+
+# Order is the order of SPEC §4.1; kinds name a parser below.
+INPUT_COLUMNS: tuple[Column, ...] = (
+    Column("body_code", "団体コード", "body_code", ("地方公共団体コード", "全国地方公共団体コード")),
+    Column("body_name", "団体名", "text"),
+    Column("body_type", "団体区分", "body_type"),
+    Column("fiscal_year", "年度", "year", required=True),
+    Column("category", "区分", "category", ("事業区分",), required=True),
+    Column("item", "経費項目", "item", ("対象経費の例",)),
+    Column("cost", "事業費", "yen", ("経費", "総事業費"), required=True),
+    Column("specific_revenue", "特定財源", "yen"),
+    Column("bond_amount", "起債対象経費", "yen", ("地方債充当額",)),
+    Column("excluded_amount", "対象外経費", "yen"),
+    Column("apportion_ratio", "按分率", "ratio"),
+    Column("main_purpose", "主目的", "main_purpose"),
+    Column("national_subsidy", "国庫補助事業", "bool"),
+    Column("cash_benefit", "現金給付", "bool"),
+    Column("new_construction", "新築", "bool"),
+    Column("pref_grant", "市町村への補助金", "bool", ("市町村への補助金・交付金", "市町村補助")),
+    Column("fiscal_correction", "財政力補正係数", "decimal", ("補正係数",)),
+    Column("fiscal_index", "財政力指数", "decimal"),
+    Column("person_id", "コーディネーターID", "text", ("コーディネーター",)),
+    Column("employment", "従事形態", "employment"),
+    Column("other_measure", "他制度適用", "other_measure"),
+    Column("study_coordinator", "地域留学コーディネーター", "bool"),
+    Column("in_strategy_plan", "総合戦略位置付け", "bool", ("総合戦略への位置付け",)),
+    Column("months_served", "従事月数", "months"),
+    Column("food_amount", "飲食費", "yen"),
+)
+OUTPUT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("eligible_cost", "対象経費"),
+    ("rate", "措置率"),
+    ("measure_amount", "措置額"),
+    ("status", "判定"),
+    ("reasons", "理由"),
+    ("rule_ids", "適用ルール"),
+)
+BY_KEY = {c.key: c for c in INPUT_COLUMNS}
+
+
+def _fold(text: str) -> str:
+    """NFKC (full-width → ASCII), trimmed, inner blanks removed — for matching."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).strip()
+
+
+_HEADER_INDEX: dict[str, str] = {}
+for _c in INPUT_COLUMNS:
+    for _name in (_c.key, _c.ja, *_c.aliases):
+        _HEADER_INDEX[_fold(_name).lower()] = _c.key
+for _k, _ja in OUTPUT_COLUMNS:
+    _HEADER_INDEX[_fold(_k).lower()] = _k
+    _HEADER_INDEX[_fold(_ja).lower()] = _k
+
+
+def header_key(header: Any) -> str | None:
+    """The English key a header names (key, Japanese name or alias), else None."""
+    if header is None:
+        return None
+    h = _fold(str(header)).lower()
+    h = re.sub(r"[\[［(（].*?[\]］)）]$", "", h) or h  # "事業費（円）" → "事業費"
+    return _HEADER_INDEX.get(h) or _HEADER_INDEX.get(_fold(str(header)).lower())
+
+
+# Excel shows these in a cell; xlwings/openpyxl hand them over as text.
+EXCEL_ERRORS = frozenset({"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!",
+                          "#SPILL!", "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!"})
+
+
+def is_blank(v: Any) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and _fold(v) == ""
+
+
+def _show(v: Any) -> str:
+    s = str(v)
+    return s if len(s) <= 40 else s[:37] + "…"
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return _fold(str(v))
+
+
+def _excel_error(v: Any) -> str | None:
+    if isinstance(v, str) and _fold(v).upper() in EXCEL_ERRORS:
+        return f"Excelのエラー値「{_fold(v).upper()}」です"
+    return None
+
+
+def parse_decimal(v: Any) -> tuple[Decimal | None, str | None]:
+    if isinstance(v, bool):
+        return None, "数値ではありません"
+    if isinstance(v, (int, np.integer)):
+        return Decimal(int(v)), None
+    if isinstance(v, (float, np.floating)):
+        if not math.isfinite(v):
+            return None, "数値ではありません"
+        return Decimal(repr(float(v))), None
+    s = _fold(str(v)).replace(",", "")
+    s = s.replace("▲", "-").replace("△", "-")
+    pct = s.endswith("%")
+    if pct:
+        s = s[:-1]
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        return None, "数値として読めません"
+    if not d.is_finite():
+        return None, "数値として読めません"
+    return (d / 100 if pct else d), None
+
+
+def parse_yen(v: Any) -> tuple[int | None, str | None]:
+    if isinstance(v, bool):
+        return None, "金額ではありません"
+    if isinstance(v, (int, np.integer)):
+        n = int(v)
+    else:
+        s = _fold(str(v)) if not isinstance(v, (float, np.floating)) else v
+        if isinstance(s, str):
+            s = s.replace(",", "").replace("¥", "").replace("\\", "")
+            if s.endswith("円"):
+                s = s[:-1]
+            if s.endswith("千"):
+                return None, "「千円」単位ではなく円単位で入力してください"
+        d, err = parse_decimal(s)
+        if err:
+            return None, "金額として読めません"
+        if d != d.to_integral_value():
+            return None, "金額は円単位の整数で入力してください"
+        n = int(d)
+    if n < 0:
+        return None, "金額に負の値は入力できません"
+    if n > MAX_YEN:
+        return None, "金額が大きすぎます（1兆円以下）"
+    return n, None
+
+
+_ERA = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988}
+
+
+def parse_year(v: Any) -> tuple[int | None, str | None]:
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        y = int(v)
+    elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+        y = int(v)
+    else:
+        s = _fold(str(v)).upper().replace("年度", "").replace("年", "").replace("元", "1")
+        m = re.fullmatch(r"(令和|平成|R|H)(\d{1,2})", s)
+        if m:
+            y = _ERA[m.group(1)] + int(m.group(2))
+        elif re.fullmatch(r"\d{4}", s):
+            y = int(s)
+        else:
+            return None, "年度として読めません（2025・令和7・R7 のように入力）"
+    if not 1989 <= y <= 2100:
+        return None, "年度として読めません（2025・令和7・R7 のように入力）"
+    return y, None
+
+
+_TRUE = {"TRUE", "1", "はい", "○", "〇", "◯", "有", "あり", "YES", "Y", "該当", "T"}
+_FALSE = {"FALSE", "0", "いいえ", "×", "✕", "無", "なし", "NO", "N", "非該当", "F", "-", "ー"}
+
+
+def parse_bool(v: Any) -> tuple[bool | None, str | None]:
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v), None
+    if isinstance(v, (int, np.integer, float, np.floating)) and v in (0, 1):
+        return bool(v), None
+    s = _fold(str(v)).upper()
+    if s in _TRUE:
+        return True, None
+    if s in _FALSE:
+        return False, None
+    return None, "はい／いいえ（○／×、1／0）で入力してください"
+
+
+def parse_ratio(v: Any, max_decimals: int) -> tuple[Decimal | None, str | None]:
+    d, err = parse_decimal(v)
+    if err:
+        return None, "按分率として読めません（0〜1 または 0%〜100%）"
+    if isinstance(v, (float, np.floating)):
+        d = d.quantize(Decimal(1).scaleb(-max_decimals)) if abs(d - d.quantize(Decimal(1).scaleb(-max_decimals))) < Decimal("1e-12") else d
+    if not 0 <= d <= 1:
+        return None, "按分率は0から1（0%〜100%）の範囲で入力してください"
+    if d != d.quantize(Decimal(1).scaleb(-max_decimals)):
+        return None, f"按分率は小数{max_decimals}桁までで入力してください"
+    return d.normalize(), None
+
+
+def parse_months(v: Any) -> tuple[int | None, str | None]:
+    d, err = parse_decimal(v)
+    if err or d != d.to_integral_value() or not 1 <= d <= 12:
+        return None, "従事月数は1から12の整数で入力してください"
+    return int(d), None
+
+
+def check_digit(code5: str) -> int:
+    """JIS X 0402 check digit of the first five digits (SPEC §5)."""
+    total = sum(w * int(c) for w, c in zip((6, 5, 4, 3, 2), code5))
+    return (11 - total % 11) % 10
+
+
+def parse_body_code(v: Any) -> tuple[str | None, str | None]:
+    if isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool):
+        if isinstance(v, (float, np.floating)) and not float(v).is_integer():
+            return None, "団体コードは6桁の数字です"
+        s = f"{int(v):06d}"  # a number cell loses the leading 0 of 01xxxx
+    else:
+        s = _fold(str(v))
+    if not re.fullmatch(r"\d{6}", s):
+        return None, "団体コードは6桁の数字（検査数字付き）で入力してください"
+    if check_digit(s[:5]) != int(s[5]):
+        return None, f"団体コードの検査数字が正しくありません（正しくは{s[:5]}{check_digit(s[:5])}）"
+    return s, None
+
+
+def body_type_from_code(code: str, reference: dict[str, str]) -> str:
+    """Body type label from a valid code: the reference list first, else the code's structure."""
+    if code in reference:
+        return reference[code]
+    if code[2:5] == "000":
+        return "都道府県"
+    if 131016 <= int(code) <= 131237:
+        return "特別区"
+    return "市町村"
+
+
+class Vocabulary:
+    """Maps labels, aliases and English ids of a rulebook vocabulary to an index."""
+
+    def __init__(self, entries, extra: dict[str, int] | None = None):
+        self.labels = [e.label for e in entries]
+        self.index: dict[str, int] = {}
+        for i, e in enumerate(entries):
+            for name in (e.id, e.label, *e.aliases):
+                self.index[_fold(name).lower()] = i
+        for name, i in (extra or {}).items():
+            self.index[_fold(name).lower()] = i
+
+    def parse(self, v: Any) -> tuple[int | None, str | None]:
+        i = self.index.get(_text(v).lower())
+        if i is None:
+            return None, f"「{'」「'.join(self.labels)}」のいずれかを入力してください"
+        return i, None
+
+
+_CIRCLED = {"①": 1, "②": 2, "③": 3, "④": 4, "⑤": 5}
+
+
+class Parsers:
+    """All cell parsers for one rulebook (vocabularies, items)."""
+
+    def __init__(self, rb: Rulebook):
+        m = rb.model
+        self.body_types = Vocabulary(m.body_types, {"prefecture": 0, "municipality": 1})
+        self.purposes = Vocabulary(m.main_purposes)
+        self.employments = Vocabulary(m.employments)
+        self.other_measures = Vocabulary(m.other_measures)
+        self.categories: dict[str, int] = {}
+        for c in m.categories:
+            for name in (str(c.id), c.symbol, c.name, c.title, f"{c.symbol}{c.name}"):
+                self.categories[_fold(name).lower()] = c.id
+        self.items: dict[str, int] = {}
+        self.item_category: list[int] = []
+        for idx, (c, it) in enumerate(rb.items):
+            self.items[_fold(it.id).lower()] = idx
+            self.items[_fold(it.label).lower()] = idx
+            self.items[_fold(f"{it.id} {it.label}").lower()] = idx
+            self.item_category.append(c.id)
+        self.max_decimals = m.interpretations.apportion.max_decimals
+
+    def category(self, v: Any) -> tuple[int | None, str | None]:
+        key = _text(v).lower()
+        if key in self.categories:
+            return self.categories[key], None
+        if key[:1] in _CIRCLED:
+            return _CIRCLED[key[:1]], None
+        return None, "区分は1〜5、①〜⑤または区分名で入力してください"
+
+    def item(self, v: Any) -> tuple[int | None, str | None]:
+        key = _text(v).lower()
+        if key in self.items:
+            return self.items[key], None
+        m = re.match(r"(c[1-5]-\d{2})", key)
+        if m and m.group(1) in self.items:
+            return self.items[m.group(1)], None
+        return None, "別添の経費項目（IDまたは名称）として見つかりません"
+
+    def for_kind(self, kind: str) -> Callable[[Any], tuple[Any, str | None]]:
+        return {
+            "yen": parse_yen,
+            "year": parse_year,
+            "bool": parse_bool,
+            "decimal": parse_decimal,
+            "ratio": lambda v: parse_ratio(v, self.max_decimals),
+            "months": parse_months,
+            "body_code": parse_body_code,
+            "body_type": self.body_types.parse,
+            "main_purpose": self.purposes.parse,
+            "employment": self.employments.parse,
+            "other_measure": self.other_measures.parse,
+            "category": self.category,
+            "item": self.item,
+            "text": lambda v: (_text(v), None),
+        }[kind]
+
+
+@dataclass
+class Parsed:
+    """One parsed column: per-row codes into the parsed distinct values (-1 = blank)."""
+
+    codes: np.ndarray
+    values: list
+    given: np.ndarray
+    direct: np.ndarray | None = None  # numeric fast path: the values themselves
+
+    def take(self, fill, dtype=object) -> np.ndarray:
+        if self.direct is not None:
+            return self.direct
+        table = np.array([fill if v is None else v for v in self.values] + [fill], dtype=dtype)
+        return table[self.codes]
+
+    def map(self, fn, fill, dtype=object) -> np.ndarray:
+        """Apply fn to each distinct parsed value (not per row)."""
+        table = np.array([fill if v is None else fn(v) for v in self.values] + [fill], dtype=dtype)
+        return table[self.codes]
+
+
+def parse_column(values, parser, column: Column, errors: dict[int, list[str]]) -> Parsed:
+    """Parse one column, once per distinct value; bad values add a reason to `errors[row]`.
+
+    A million-row column of a few hundred distinct entries costs a few hundred parses.
+    """
+    n = len(values)
+    if column.kind == "yen" and isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        return _yen_fast(values, column, errors)
+    if n <= 64:
+        uniques = list(values)
+        codes = np.arange(n)
+    else:
+        codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        uniques = list(uniq)
+    parsed_vals, parsed_err, parsed_given = [], [], []
+    for u in uniques:
+        if is_blank(u):
+            parsed_vals.append(None), parsed_err.append(None), parsed_given.append(False)
+            continue
+        err = _excel_error(u)
+        val = None
+        if err is None:
+            val, err = parser(u)
+        parsed_vals.append(None if err else val), parsed_err.append(err), parsed_given.append(True)
+    codes = np.where(codes < 0, len(uniques), codes)
+    given = np.array(parsed_given + [False], dtype=bool)[codes]
+    if any(parsed_err):
+        bad = np.array([e is not None for e in parsed_err] + [False])
+        for row in np.flatnonzero(bad[codes]):
+            u = uniques[codes[row]]
+            errors.setdefault(int(row), []).append(
+                f"列「{column.ja}」({column.key}) の値「{_show(u)}」: {parsed_err[codes[row]]}。")
+    return Parsed(codes=codes, values=parsed_vals, given=given)
+
+
+def _yen_fast(values: np.ndarray, column: Column, errors: dict[int, list[str]]) -> Parsed:
+    arr = values.astype(np.int64, copy=False)
+    bad = (arr < 0) | (arr > MAX_YEN)
+    if bad.any():
+        for row in np.flatnonzero(bad):
+            _, err = parse_yen(int(arr[row]))
+            errors.setdefault(int(row), []).append(
+                f"列「{column.ja}」({column.key}) の値「{arr[row]}」: {err}。")
+        arr = np.where(bad, 0, arr)
+    n = len(arr)
+    return Parsed(codes=np.zeros(n, dtype=np.int64), values=[], given=np.ones(n, dtype=bool), direct=arr)
