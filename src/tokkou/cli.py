@@ -78,7 +78,9 @@ def _cmd_calc(args) -> int:
 
 def _cmd_rules_check(args) -> int:
     from . import rulebook
+    from . import engine
     rb = rulebook.load(args.path)
+    engine.context(rb)  # the engine's own needs (every message variant it shows) are part of the check
     print(f"OK: {rb.path} — ルール {len(rb.rule_ids)} 件、経費項目 {len(rb.items)} 件、"
           f"sha256 {rb.short_hash}")
     return 0

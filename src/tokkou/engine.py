@@ -98,6 +98,10 @@ class _Context:
                           for f in ("digital_bond", "facility", "study", "food_excluded")}
         self.rate_kind = {c.id: c.rate_kind for c in m.categories}
         self.reference = _reference_types()
+        missing = [f"{rid}.messages.{v}" for rid, v in EVENTS + RULE_ERRORS
+                   if rid not in rb.rule_ids or v not in rb.rule(rid).messages]
+        if missing:
+            raise rulebook_mod.RulebookError(f"{rb.path}/rules.yaml: the engine needs these messages: {', '.join(missing)}")
         self._messages: dict[tuple[int, int], tuple[str, str]] = {}
 
     def year_bucket(self, fy: np.ndarray) -> np.ndarray:
@@ -186,7 +190,7 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
                 values = values.copy()
                 values[blank] = defaults[col.key]
         parsed[col.key] = parse_column(values, ctx.parsers.for_kind(col.kind), col, errors)
-        if col.required:
+        if col.required and col.key != "category":
             for row in np.flatnonzero(~parsed[col.key].given):
                 errors.setdefault(int(row), []).append(f"列「{col.ja}」({col.key}) が未入力です。")
 
@@ -217,6 +221,8 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
         errors.setdefault(int(row), []).append(
             f"列「経費項目」の「{rb.items[item[row]][1].id}」は区分{item_cat[row]}の項目で、区分{cat[row]}と合いません。")
     cat = np.where((cat == 0) & (item >= 0), item_cat, cat)
+    for row in np.flatnonzero((cat == 0) & ~P["category"].given):
+        errors.setdefault(int(row), []).append("列「区分」(category) が未入力です（経費項目からも判別できません）。")
 
     # --- amounts ------------------------------------------------------------------------
     cost = P["cost"].take(0, np.int64)
@@ -525,11 +531,17 @@ def frame_columns(df: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, st
     mapping: dict[str, str] = {}
     for name in df.columns:
         key = header_key(name)
-        if key in BY_KEY and key not in cols:
-            s = df[name]
-            arr = s.to_numpy() if s.dtype.kind in "iub" else s.to_numpy(dtype=object, na_value=None)
-            cols[key] = arr
-            mapping[name] = key
+        if key not in BY_KEY:
+            continue
+        s = df[name]
+        arr = s.to_numpy() if s.dtype.kind in "iub" else s.to_numpy(dtype=object, na_value=None)
+        if key in cols:  # two headers for one column (e.g. 起債対象経費 and 地方債充当額): first filled wins
+            first = cols[key].astype(object)
+            blank = np.array([v is None or (isinstance(v, str) and not v.strip()) for v in first])
+            first[blank] = arr[blank]
+            arr = first
+        cols[key] = arr
+        mapping[name] = key
     return cols, mapping
 
 
