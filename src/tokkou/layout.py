@@ -1,0 +1,332 @@
+"""The one description of the workbook template layout, and `read_lines` to read a filled one.
+
+The builder (templates.py), the review and the tests all take sheet names, rows and column letters
+from here, so a filled template is read back with exactly the mapping it was written with.
+Columns that depend on the rulebook (the coordinator cost items) come from `get(rb)`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import rulebook as rulebook_mod
+from .rulebook import Rulebook
+
+LAYOUT_VERSION = 1  # bump when a cell moves; the cover records it
+BASENAME = "nichiiki_kankei"
+VARIANTS = ("native", "addin")
+SAMPLE_NAME = f"{BASENAME}_sample.xlsx"
+
+
+def file_name(variant: str) -> str:
+    return f"{BASENAME}_{variant}.xlsx"
+
+
+# ---- sheets ---------------------------------------------------------------------------------
+SHEET_COVER = "表紙"
+SHEET_BODY = "団体情報"
+SHEET_LINES = "事業"
+SHEET_COORD = "コーディネーター"
+SHEET_SUMMARY = "集計"
+SHEET_ANNEX = "別添"
+SHEET_RULES = "ルール"  # protected parameters and dropdown lists, generated from the YAML
+SHEETS = (SHEET_COVER, SHEET_BODY, SHEET_LINES, SHEET_COORD, SHEET_SUMMARY, SHEET_ANNEX, SHEET_RULES)
+
+# ---- 表紙: label in column B, value in column C --------------------------------------------
+COVER_FIRST_ROW = 4
+COVER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("rulebook_title", "ルールブック"),
+    ("rulebook_name", "ルールブック名"),
+    ("notice_numbers", "通知番号"),
+    ("notice_date", "通知日"),
+    ("notice_title", "通知名"),
+    ("valid_years", "適用年度"),
+    ("rulebook_hash", "ルールブックのハッシュ（SHA-256）"),
+    ("layout_version", "様式バージョン"),
+    ("variant", "計算方式"),
+    ("tokkou_version", "作成ツール"),
+)
+COVER_CELLS = {key: f"C{COVER_FIRST_ROW + i}" for i, (key, _) in enumerate(COVER_FIELDS)}
+
+# ---- 団体情報: label in column B, input in column C ------------------------------------------
+BODY_FIRST_ROW = 4
+BODY_FIELDS: tuple[tuple[str, str], ...] = (
+    ("body_name", "団体名"),
+    ("body_code", "団体コード"),
+    ("body_type", "団体区分"),
+    ("fiscal_year", "年度"),
+    ("fiscal_correction", "財政力補正係数"),
+)
+BODY_CELLS = {key: f"C{BODY_FIRST_ROW + i}" for i, (key, _) in enumerate(BODY_FIELDS)}
+# Calculated cells below the inputs (locked): checks the lines' formulas read.
+BODY_CALC_FIRST_ROW = BODY_FIRST_ROW + len(BODY_FIELDS) + 2
+BODY_CALC_FIELDS: tuple[tuple[str, str], ...] = (
+    ("code_norm", "団体コード（6桁）"),
+    ("code_type", "団体コードから見た団体区分"),
+    ("type_eff", "適用する団体区分"),
+    ("body_error", "団体情報の入力エラー"),
+    ("body_excluded", "団体・年度による対象外"),
+    ("coef_eff", "適用する財政力補正係数"),
+    ("general_rate", "①②③⑤の措置率"),
+)
+BODY_CALC_CELLS = {key: f"C{BODY_CALC_FIRST_ROW + i}" for i, (key, _) in enumerate(BODY_CALC_FIELDS)}
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of a line sheet. kind: fixed (builder-written constant), input, calc, helper."""
+
+    letter: str
+    key: str          # SPEC §4.1 key for inputs/outputs; a private name for the rest
+    header: str       # Japanese header shown in the header row
+    kind: str
+    width: float = 12
+    item: str | None = None  # coordinator cost columns: the 別添 item id the amount is for
+    fmt: str = "text"        # yen | ratio | rate | text | bool | int
+
+
+def _letter(i: int) -> str:
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _cols(specs) -> tuple[Col, ...]:
+    return tuple(Col(_letter(i), *spec) for i, spec in enumerate(specs))
+
+
+# ---- 事業 (categories ①②③⑤) -------------------------------------------------------------
+LINES_HEADER_ROW = 4
+LINES_FIRST_ROW = 5
+LINES_COUNT = 300
+LINES_CATEGORIES = (1, 2, 3, 5)
+LINE_COLUMNS: tuple[Col, ...] = _cols((
+    ("line_no", "No.", "fixed", 5, None, "int"),
+    ("category", "区分", "input", 16),
+    ("item", "経費項目", "input", 36),
+    ("project_name", "事業名", "input", 28),
+    ("cost", "事業費（円）", "input", 14, None, "yen"),
+    ("specific_revenue", "特定財源（円）", "input", 14, None, "yen"),
+    ("bond_amount", "起債対象経費（円）", "input", 14, None, "yen"),
+    ("excluded_amount", "対象外経費（円）", "input", 14, None, "yen"),
+    ("apportion_ratio", "按分率", "input", 9, None, "ratio"),
+    ("main_purpose", "主目的", "input", 18),
+    ("national_subsidy", "国庫補助事業", "input", 9, None, "bool"),
+    ("cash_benefit", "現金給付", "input", 9, None, "bool"),
+    ("new_construction", "新築", "input", 9, None, "bool"),
+    ("pref_grant", "市町村への補助金", "input", 10, None, "bool"),
+    ("eligible_cost", "対象経費（円）", "calc", 14, None, "yen"),
+    ("rate", "措置率", "calc", 8, None, "rate"),
+    ("measure_amount", "措置額（円）", "calc", 14, None, "yen"),
+    ("status", "判定", "calc", 9),
+    ("reasons", "理由", "calc", 40),
+    # helpers (locked, grouped/hidden): other formulas and the 集計 sheet read them
+    ("_cat", "区分番号", "helper", 6, None, "int"),
+    ("_state", "状態", "helper", 6, None, "int"),
+    ("_base", "控除後の額", "helper", 14, None, "yen"),
+))
+LINES = {c.key: c for c in LINE_COLUMNS}
+
+# _state values in both sheets' helper columns
+STATE_UNUSED, STATE_ERROR, STATE_EXCLUDED, STATE_COUNTED = 0, 1, 2, 3
+
+# ---- コーディネーター (category ④, one row per person) ----------------------------------------
+COORD_HEADER_ROW = 4
+COORD_FIRST_ROW = 5
+COORD_COUNT = 50
+COORD_ID_FORMAT = "K-{:03d}"  # person_id written by the builder, one per row
+
+
+def coordinator_id(index: int) -> str:
+    return COORD_ID_FORMAT.format(index + 1)
+
+
+def placement_items(rb: Rulebook) -> list:
+    """④ items that are the person's placement (報償費等): one choice per person."""
+    return [it for it in rb.category(4).items if "配置" in it.label]
+
+
+def cost_items(rb: Rulebook) -> list:
+    """④ items other than the placement: one amount column each (別添(2))."""
+    return [it for it in rb.category(4).items if "配置" not in it.label]
+
+
+def food_item(rb: Rulebook):
+    """The ④ item whose 飲食 part is excluded (EXCL-FOOD): 飲食費 is deducted on its line."""
+    return next(it for it in rb.category(4).items if it.food_excluded)
+
+
+def _coord_specs(rb: Rulebook) -> list:
+    specs = [
+        ("person_id", "コーディネーターID", "fixed", 10),
+        ("person_name", "氏名・役職", "input", 18),
+        ("employment", "従事形態", "input", 8),
+        ("other_measure", "他制度適用", "input", 14),
+        ("study_coordinator", "地域留学コーディネーター", "input", 10, None, "bool"),
+        ("in_strategy_plan", "総合戦略位置付け", "input", 10, None, "bool"),
+        ("months_served", "従事月数", "input", 7, None, "int"),
+        ("placement", "配置の種類", "input", 30),
+        ("reward", "報償費等（円）", "input", 13, None, "yen"),
+        ("specific_revenue", "特定財源（円）", "input", 13, None, "yen"),
+    ]
+    for it in cost_items(rb):
+        short = it.label.replace("に要する経費", "").replace("に係る経費", "")
+        specs.append((f"cost_{it.id}", f"{short}（円）", "input", 13, it.id, "yen"))
+    specs += [
+        ("food_amount", "うち飲食費（円）", "input", 12, None, "yen"),
+        ("eligible_cost", "対象経費（円）", "calc", 14, None, "yen"),
+        ("cap", "上限額（円）", "calc", 13, None, "yen"),
+        ("measure_amount", "措置額（円）", "calc", 14, None, "yen"),
+        ("status", "判定", "calc", 9),
+        ("reasons", "理由", "calc", 40),
+        ("_state", "状態", "helper", 6, None, "int"),
+        ("_cost_total", "経費合計", "helper", 14, None, "yen"),
+    ]
+    return specs
+
+
+# ---- 集計 ------------------------------------------------------------------------------------
+SUMMARY_HEADER_ROW = 4
+SUMMARY_FIRST_ROW = 5  # rows ①..⑤ then 合計
+SUMMARY_COLUMNS: tuple[Col, ...] = _cols((
+    ("category", "区分", "fixed", 24),
+    ("lines", "行数", "calc", 8, None, "int"),
+    ("cost", "事業費（円）", "calc", 16, None, "yen"),
+    ("eligible_cost", "対象経費（円）", "calc", 16, None, "yen"),
+    ("measure_amount", "措置額（円）", "calc", 16, None, "yen"),
+    ("errors", "エラー行数", "calc", 10, None, "int"),
+))
+
+# ---- 別添 / ルール ---------------------------------------------------------------------------
+ANNEX_HEADER_ROW = 3
+ANNEX_FIRST_ROW = 4
+ANNEX_COLUMNS = ("ID", "区分", "経費項目", "出典", "注意")
+
+YES, NO = "はい", "いいえ"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Everything rulebook-dependent about the layout (the coordinator columns)."""
+
+    coord_columns: tuple[Col, ...]
+    placement_ids: tuple[str, ...]
+    food_item_id: str
+    coord: dict = field(default_factory=dict)
+
+    def coord_col(self, key: str) -> Col:
+        return self.coord[key]
+
+
+_LAYOUTS: dict[str, Layout] = {}
+
+
+def get(rb: Rulebook | None = None) -> Layout:
+    rb = rb or rulebook_mod.get()
+    lay = _LAYOUTS.get(rb.sha256)
+    if lay is None:
+        cols = _cols(_coord_specs(rb))
+        lay = _LAYOUTS[rb.sha256] = Layout(cols, tuple(i.id for i in placement_items(rb)), food_item(rb).id,
+                                           {c.key: c for c in cols})
+    return lay
+
+
+def item_choice(item) -> str:
+    """How an item appears in a dropdown (the engine accepts "ID label")."""
+    return f"{item.id} {item.label}"
+
+
+def category_choice(cat) -> str:
+    return f"{cat.symbol}{cat.name}"
+
+
+# ---- reading a filled template back --------------------------------------------------------
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _zero_or_blank(v: Any) -> bool:
+    return _blank(v) or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0)
+
+
+def read_lines(path: str | Path, rb: Rulebook | None = None) -> pd.DataFrame:
+    """Engine input lines (SPEC §4.1 keys) of a filled template, inputs as typed.
+
+    事業: one line per row with any input. コーディネーター: per person row, one line for the
+    報償費等 (item = 配置の種類, 特定財源 deducted there) and one per non-zero cost column
+    (飲食費 on the food item's line); a zero or blank amount makes no line. Every line gets the
+    団体情報 values. Extra columns: `sheet`, `row`, `cell` (the amount cell) locate the source.
+    """
+    from openpyxl import load_workbook
+
+    from .tabular import InputError
+
+    rb = rb or rulebook_mod.get()
+    lay = get(rb)
+    p = Path(path)
+    try:
+        wb = load_workbook(p, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
+        raise InputError(f"{p}: 読み込めません（{type(exc).__name__}）。") from None
+    try:
+        missing = [s for s in (SHEET_BODY, SHEET_LINES, SHEET_COORD) if s not in wb.sheetnames]
+        if missing:
+            raise InputError(f"{p}: シート「{'」「'.join(missing)}」がありません（様式が違います）。")
+        body_ws = wb[SHEET_BODY]
+        last = BODY_FIRST_ROW + len(BODY_FIELDS) - 1
+        body_vals = {r[0].row: r[2].value for r in body_ws.iter_rows(min_row=BODY_FIRST_ROW, max_row=last,
+                                                                     min_col=1, max_col=3)}
+        body = {key: body_vals.get(BODY_FIRST_ROW + i) for i, (key, _) in enumerate(BODY_FIELDS)}
+        records: list[dict] = []
+        inputs = [c for c in LINE_COLUMNS if c.kind == "input"]
+        ws = wb[SHEET_LINES]
+        for row in ws.iter_rows(min_row=LINES_FIRST_ROW, max_row=LINES_FIRST_ROW + LINES_COUNT - 1,
+                                max_col=len(LINE_COLUMNS)):
+            vals = {c.key: row[_index(c.letter)].value if _index(c.letter) < len(row) else None for c in inputs}
+            if all(_blank(v) for v in vals.values()):
+                continue
+            r = row[0].row
+            rec = {**body, **vals, "sheet": SHEET_LINES, "row": r, "cell": f"{LINES['cost'].letter}{r}"}
+            records.append(rec)
+        ws = wb[SHEET_COORD]
+        cc = lay.coord
+        for row in ws.iter_rows(min_row=COORD_FIRST_ROW, max_row=COORD_FIRST_ROW + COORD_COUNT - 1,
+                                max_col=len(lay.coord_columns)):
+            v = {c.key: row[_index(c.letter)].value if _index(c.letter) < len(row) else None
+                 for c in lay.coord_columns}
+            r = row[0].row
+            person = {**body, "category": 4, "person_id": v["person_id"] or coordinator_id(r - COORD_FIRST_ROW),
+                      "person_name": v["person_name"], "employment": v["employment"],
+                      "other_measure": v["other_measure"], "study_coordinator": v["study_coordinator"],
+                      "in_strategy_plan": v["in_strategy_plan"], "months_served": v["months_served"],
+                      "sheet": SHEET_COORD, "row": r}
+            if not _zero_or_blank(v["reward"]):
+                records.append({**person, "item": v["placement"], "cost": v["reward"],
+                                "specific_revenue": v["specific_revenue"], "cell": f"{cc['reward'].letter}{r}"})
+            for c in lay.coord_columns:
+                if c.item and not _zero_or_blank(v[c.key]):
+                    rec = {**person, "item": c.item, "cost": v[c.key], "cell": f"{c.letter}{r}"}
+                    if c.item == lay.food_item_id:
+                        rec["food_amount"] = v["food_amount"]
+                    records.append(rec)
+    finally:
+        wb.close()
+    keys = ["sheet", "row", "cell", *[k for k, _ in BODY_FIELDS], "category", "item", "project_name", "cost",
+            "specific_revenue", "bond_amount", "excluded_amount", "apportion_ratio", "main_purpose",
+            "national_subsidy", "cash_benefit", "new_construction", "pref_grant", "person_id", "person_name",
+            "employment", "other_measure", "study_coordinator", "in_strategy_plan", "months_served", "food_amount"]
+    return pd.DataFrame(records, columns=keys, dtype=object)
+
+
+def _index(letter: str) -> int:
+    n = 0
+    for ch in letter:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
