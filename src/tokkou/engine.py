@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from . import rulebook as rulebook_mod
-from .normalize import BY_KEY, INPUT_COLUMNS, OUTPUT_COLUMNS, Parsers, body_type_from_code, header_key, parse_column
+from .normalize import (BY_KEY, INPUT_COLUMNS, OUTPUT_COLUMNS, Parsers, body_type_from_code, header_key, is_blank,
+                        parse_column)
 from .rulebook import Rulebook
 
 # Every (rule, message variant) a result can show, in the order reasons are written.
@@ -185,7 +186,8 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
         elif not isinstance(values, np.ndarray):
             values = np.asarray(list(values), dtype=object)
         if defaults and col.key in defaults and columns.get(col.key) is not None:
-            blank = pd.isna(values) if values.dtype == object else np.zeros(n, dtype=bool)
+            blank = np.array([is_blank(v) for v in values], dtype=bool) if values.dtype == object \
+                else np.zeros(n, dtype=bool)
             if blank.any():
                 values = values.copy()
                 values[blank] = defaults[col.key]
