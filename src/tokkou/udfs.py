@@ -1,0 +1,570 @@
+"""Excel custom functions (xlwings UDFs): thin faces over tokkou.engine, with Japanese help.
+
+Classic xlwings (Windows: `UDF Modules` = tokkou.udfs) and the Office.js path (xlwings Lite /
+xlwings Server) register the same functions. No rule is applied here: every amount, rate and
+reason comes from `engine.evaluate_line` / `evaluate_records` / `evaluate_frame`; caps and
+rates come from the rulebook.
+
+Cell conventions (README「Excel 関数」):
+- an argument cell holding an Excel error (#N/A …) makes the result that same error (as Excel's
+  own functions do); CHECK_LINE and EVALUATE_TABLE instead explain it in words;
+- a blank optional argument takes its default; a line whose 区分 and 事業費 are both blank gives a
+  blank result (so formulas can be filled down past the last line);
+- a bad argument raises `UdfError`: Excel shows #VALUE! and the Japanese message (Office.js shows
+  it on the cell's error flag; classic xlwings shows it in the cell);
+- line functions given ranges evaluate every cell through the batch path and spill the results;
+  there a bad line gives #VALUE! in its own cell only.
+"""
+from __future__ import annotations
+
+import inspect
+import types
+import unicodedata
+from decimal import Decimal
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+import xlwings as xw
+from xlwings import XlwingsError
+
+from . import engine, fiscal, rulebook
+from .normalize import BY_KEY, EXCEL_ERRORS, OUTPUT_COLUMNS, Parsers, is_blank, parse_decimal, parse_year
+
+# True when xw.func is the Office.js decorator (xlwings Lite, xlwings Server, XLWINGS_ON_SERVER).
+OFFICEJS = getattr(xw.func, "__module__", "") == "xlwings.pro.udfs_officejs"
+
+
+class UdfError(XlwingsError):
+    """A bad argument: Excel shows #VALUE! with this (Japanese) message."""
+
+
+# ---- argument help (Excel's function wizard / formula tooltip) -------------------------------
+
+ARG_DOCS: dict[str, str] = {
+    "category": "区分: 1〜5、①〜⑤または区分名（例: ①、情報発信）",
+    "cost": "事業費（円）: 1200000、１，２００，０００、1,200,000円 のどれでも可",
+    "specific_revenue": "特定財源（円）: 国・都道府県補助金、寄附金、使用料等。省略時 0",
+    "bond_amount": "起債対象経費（円）: デジタル活用推進事業債・地域活性化事業債の対象経費。省略時 0",
+    "excluded_amount": "対象外経費（円）: 二地域居住・関係人口以外の経費。省略時 0",
+    "apportion_ratio": "按分率: 0〜1 または 0%〜100%。省略時 1",
+    "fiscal_year": "年度: 2025・令和7・R7。省略時はルールブックの最新年度（2025）",
+    "body_type": "団体区分: 都道府県・市町村・特別区・一部事務組合・広域連合。団体コードも空欄なら市町村",
+    "main_purpose": "主目的: 二地域居住・関係人口（省略時）・移住・定住・観光・産業振興・学校魅力化・その他",
+    "item": "経費項目: 別添の項目ID（C1-01 など）または名称。省略可",
+    "national_subsidy": "国庫補助事業か: TRUE/FALSE、はい/いいえ、○/×。省略時 FALSE",
+    "cash_benefit": "現金給付か（⑤）: TRUE/FALSE。省略時 FALSE",
+    "new_construction": "新築か（③の施設整備）: TRUE/FALSE。省略時 FALSE",
+    "fiscal_correction": "財政力補正係数: 省略時 1.0（補正前）",
+    "pref_grant": "都道府県から市町村への補助金・交付金か: TRUE/FALSE。省略時 FALSE",
+    "body_code": "団体コード（6桁、検査数字付き）: 省略可。入力すると団体区分を判定",
+    "employment": "従事形態（④）: 専任 または 兼務",
+    "other_measure": "他制度適用（④）: なし（省略時）・地域おこし協力隊・集落支援員",
+    "study_coordinator": "地域留学コーディネーターか（④）: TRUE/FALSE。省略時 FALSE",
+    "in_strategy_plan": "地方版総合戦略等への位置付けがあるか（④の地域留学）: TRUE/FALSE",
+    "months_served": "従事月数（④、1〜12）: 省略時 12",
+    "food_amount": "飲食費（円）: ④の交流経費から除く額。省略時 0",
+    "person_id": "コーディネーターID（④）: 省略時はこの行を1人として計算",
+    "fiscal_index": "財政力指数: 補正係数の表がルールブックにあるときに使用。省略可",
+}
+
+# Order users meet them: the two every line needs, then the usual deductions, then the rest.
+LINE_ARGS: tuple[str, ...] = (
+    "category", "cost", "specific_revenue", "bond_amount", "excluded_amount", "apportion_ratio",
+    "fiscal_year", "body_type", "main_purpose", "item", "national_subsidy", "cash_benefit",
+    "new_construction", "fiscal_correction", "pref_grant", "body_code", "employment",
+    "other_measure", "study_coordinator", "in_strategy_plan", "months_served", "food_amount",
+    "person_id", "fiscal_index",
+)
+COORD_ARGS: tuple[str, ...] = (
+    "cost", "employment", "fiscal_year", "specific_revenue", "food_amount", "other_measure",
+    "study_coordinator", "in_strategy_plan", "months_served", "body_type", "body_code", "item",
+    "excluded_amount", "bond_amount", "apportion_ratio", "main_purpose", "national_subsidy",
+)
+RATE_ARGS: tuple[str, ...] = ("category", "fiscal_year", "fiscal_correction", "body_type", "employment",
+                              "fiscal_index")
+assert set(LINE_ARGS) <= set(BY_KEY) and set(ARG_DOCS) == set(LINE_ARGS)
+
+_PERSON_PLACEHOLDER = "（この行）#"
+
+
+# ---- shared helpers ------------------------------------------------------------------------------
+
+def _rb():
+    return rulebook.get()  # cached per process by tokkou.rulebook
+
+
+_PARSERS: dict[str, Parsers] = {}
+
+
+def _parsers() -> Parsers:
+    rb = _rb()
+    p = _PARSERS.get(rb.sha256)
+    if p is None:
+        p = _PARSERS[rb.sha256] = Parsers(rb)
+    return p
+
+
+def default_year() -> int:
+    """The latest fiscal year the rulebook defines values for (2025 for the FY2025 rulebook)."""
+    rb = _rb()
+    return max([rb.model.valid_from, *rb.param_years()])
+
+
+def _error_value(v: Any) -> str | None:
+    """'#N/A' etc. when v is an Excel error value (as xlwings hands it over with err_to_str)."""
+    if isinstance(v, str):
+        s = unicodedata.normalize("NFKC", v).strip().upper()
+        if s in EXCEL_ERRORS:
+            return s
+    return None
+
+
+def _grid(v: Any) -> list[list[Any]]:
+    """Any argument as a 2-D list (a blank/omitted argument is one blank cell)."""
+    if v is None:
+        return [[None]]
+    if isinstance(v, list):
+        if not v:
+            return [[None]]
+        if isinstance(v[0], list):
+            return v
+        return [v]
+    return [[v]]
+
+
+def _scalar(name: str, v: Any, label: str | None = None) -> Any:
+    g = _grid(v)
+    if len(g) != 1 or len(g[0]) != 1:
+        raise UdfError(f"引数「{label or name}」には1つのセルか値を指定してください（{len(g)}行×{len(g[0])}列の範囲です）。")
+    cell = g[0][0]
+    return None if is_blank(cell) else cell
+
+
+def _show(v: Any) -> str:
+    s = str(v)
+    return s if len(s) <= 40 else s[:37] + "…"
+
+
+def _udf(fn: Callable) -> Callable:
+    """Turn any unexpected failure into a short Japanese #VALUE! message (never a traceback)."""
+
+    def guarded(*args):
+        try:
+            return fn(*args)
+        except UdfError:
+            raise
+        except rulebook.RulebookError as exc:
+            raise UdfError(f"ルールブックを読み込めません: {str(exc)[:200]}") from None
+        except Exception as exc:  # noqa: BLE001 - a cell must never show a traceback
+            raise UdfError(f"予期しない問題が起きました（{type(exc).__name__}: {str(exc)[:120]}）。") from None
+
+    return guarded
+
+
+# ---- lines: arguments → records → engine ------------------------------------------------------
+
+def _records(values: dict[str, Any], fixed: dict[str, Any] | None = None):
+    """Broadcast the arguments (scalars or equal-sized ranges) into records, row-major.
+
+    Returns (rows, cols, records); a record is None when its 区分 and 事業費 are both blank.
+    """
+    grids = {k: _grid(v) for k, v in values.items()}
+    shapes = {k: (len(g), len(g[0])) for k, g in grids.items()}
+    for k, g in grids.items():
+        if any(len(r) != shapes[k][1] for r in g):
+            raise UdfError(f"引数「{k}」の範囲の形が不正です。")
+    big = {s for s in shapes.values() if s != (1, 1)}
+    if len(big) > 1:
+        shown = "、".join(f"{k}: {r}行×{c}列" for k, (r, c) in shapes.items() if (r, c) != (1, 1))
+        raise UdfError(f"範囲の引数の大きさが揃っていません（{shown}）。")
+    rows, cols = big.pop() if big else (1, 1)
+    year = default_year()
+    out: list[dict[str, Any] | None] = []
+    for i in range(rows):
+        for j in range(cols):
+            rec = {}
+            for k, g in grids.items():
+                cell = g[0][0] if shapes[k] == (1, 1) else g[i][j]
+                rec[k] = None if is_blank(cell) else cell
+            if "category" in values and rec.get("category") is None and rec.get("cost") is None:
+                out.append(None)
+                continue
+            if fixed:
+                rec.update(fixed)
+            _fill_defaults(rec, year, len(out))
+            out.append(rec)
+    return rows, cols, out
+
+
+def _fill_defaults(rec: dict[str, Any], year: int, index: int) -> None:
+    """Face-level defaults of a formula line (the engine's own defaults cover the rest)."""
+    if rec.get("fiscal_year") is None:
+        rec["fiscal_year"] = year
+    if rec.get("body_type") is None and rec.get("body_code") is None:
+        rec["body_type"] = _rb().model.body_types[1].label  # 市町村: most callers are municipalities
+    if rec.get("person_id") is None:
+        rec["person_id"] = f"{_PERSON_PLACEHOLDER}{index + 1}"  # one formula line = one coordinator
+
+
+def _evaluate(records: list[dict[str, Any] | None]) -> list[engine.LineResult | None]:
+    present = [r for r in records if r is not None]
+    if not present:
+        return [None] * len(records)
+    if len(present) == 1:
+        results = iter([engine.evaluate_line(_rb(), **present[0])])
+    else:
+        results = iter(engine.evaluate_records(present, _rb()))
+    return [None if r is None else next(results) for r in records]
+
+
+def _first_error(rec: dict[str, Any] | None, keys: Iterable[str]) -> str | None:
+    if rec is None:
+        return None
+    for k in keys:
+        e = _error_value(rec.get(k))
+        if e:
+            return e
+    return None
+
+
+def _line_function(name: str, keys: tuple[str, ...], pick: Callable[[engine.LineResult], Any],
+                   explain_errors: bool = False, fixed: dict[str, Any] | None = None) -> Callable:
+    """A UDF over the line arguments `keys`: one value per line, spilled for ranges."""
+
+    def run(*args):
+        values = dict(zip(keys, args))
+        rows, cols, records = _records(values, fixed)
+        errors = [None if explain_errors else _first_error(r, keys) for r in records]
+        results = _evaluate([None if e else r for r, e in zip(records, errors)])
+        single = rows == cols == 1
+        cells = []
+        for rec, err, res in zip(records, errors, results):
+            if err:
+                cells.append(err)
+            elif res is None:
+                cells.append("")
+            else:
+                cells.append(_pick_or_fail(name, res, pick, single))
+        if single:
+            return cells[0]
+        return [cells[i * cols:(i + 1) * cols] for i in range(rows)]
+
+    return run
+
+
+def _pick_or_fail(name: str, res: engine.LineResult, pick, single: bool):
+    try:
+        return pick(res)
+    except UdfError:
+        if single:
+            raise
+        return "#VALUE!"
+
+
+def _amount(field: str):
+    def pick(res: engine.LineResult):
+        if res.status == "error":
+            raise UdfError(res.reasons)
+        return getattr(res, field)
+    return pick
+
+
+def _rate(res: engine.LineResult):
+    if res.status in ("error", "excluded"):
+        raise UdfError(f"{engine.STATUS_JA[res.status]}: {res.reasons}")
+    return float(res.rate) if res.rate is not None else ""
+
+
+def _check(res: engine.LineResult) -> str:
+    if res.status == "eligible":
+        return engine.STATUS_JA["eligible"]
+    return f"{engine.STATUS_JA[res.status]}: {res.reasons}"
+
+
+# ---- the functions -----------------------------------------------------------------------------
+
+def _coord_amount(*args):
+    values = dict(zip(COORD_ARGS, args))
+    costs = _grid(values["cost"])
+    for v in values.values():
+        for row in _grid(v):
+            for cell in row:
+                if _error_value(cell):
+                    return _error_value(cell)
+    if all(is_blank(c) for row in costs for c in row):
+        return ""
+    _, _, records = _records(values, fixed={"category": 4, "person_id": _PERSON_PLACEHOLDER + "1"})
+    lines = [r for r in records if r is not None and r.get("cost") is not None]
+    if len(lines) == 1:
+        results = [engine.evaluate_line(_rb(), **lines[0])]
+    else:
+        results = engine.evaluate_records(lines, _rb())
+    for r in results:
+        if r.status == "error":
+            raise UdfError(r.reasons)
+    return sum(r.measure_amount for r in results)
+
+
+def _coord_cap(employment=None, fiscal_year=None):
+    emp = _scalar("employment", employment, "従事形態")
+    fy = _scalar("fiscal_year", fiscal_year, "年度")
+    for v in (emp, fy):
+        if _error_value(v):
+            return _error_value(v)
+    if emp is None:
+        raise UdfError("引数「従事形態」(employment) を入力してください（専任 または 兼務）。")
+    year = default_year() if fy is None else fy
+    # The engine validates the inputs and the scope (年度, 従事形態) on a zero-cost ④ line.
+    res = engine.evaluate_line(_rb(), category=4, cost=0, employment=emp, fiscal_year=year,
+                               body_type=_rb().model.body_types[1].label, person_id=_PERSON_PLACEHOLDER)
+    if res.status == "error":
+        raise UdfError(res.reasons)
+    if res.status == "excluded":
+        raise UdfError(f"{engine.STATUS_JA['excluded']}: {res.reasons}")
+    idx, _ = _parsers().employments.parse(emp)
+    y, _ = parse_year(year)
+    return _rb().param(f"coord_cap_{_rb().model.employments[idx].id}", y)
+
+
+_RULE_PARTS = {"title": "title", "名称": "title", "見出し": "title", "citation": "citation", "出典": "citation",
+               "quote": "quote", "引用": "quote", "条文": "quote", "basis": "basis", "根拠": "basis"}
+
+
+def _rule_text(rule_id=None, part=None):
+    rid = _scalar("rule_id", rule_id, "ルールID")
+    p = _scalar("part", part, "項目")
+    for v in (rid, p):
+        if _error_value(v):
+            return _error_value(v)
+    if rid is None:
+        raise UdfError("引数「ルールID」(rule_id) を入力してください（例: CAP-COORD-DEDICATED）。")
+    key = unicodedata.normalize("NFKC", str(rid)).strip().upper().replace("_", "-")
+    try:
+        rule = _rb().rule(key)
+    except KeyError:
+        raise UdfError(f"引数「ルールID」(rule_id) の値「{_show(rid)}」: ルールブックにないルールIDです"
+                       f"（例: {', '.join(_rb().rule_ids[:3])}）。") from None
+    basis = "通知" if rule.basis == "notice" else "解釈（通知に定めなし）"
+    if p is None:
+        return f"{rule.id} {rule.title}（{rule.citation}、{basis}）「{rule.quote}」"
+    field = _RULE_PARTS.get(unicodedata.normalize("NFKC", str(p)).strip().lower())
+    if field is None:
+        raise UdfError(f"引数「項目」(part) の値「{_show(p)}」: 出典・引用・名称・根拠 のいずれかを指定してください。")
+    return basis if field == "basis" else getattr(rule, field)
+
+
+def _rulebook_rows() -> list[tuple[str, str, Any]]:
+    rb = _rb()
+    years = "・".join(str(y) for y in rb.param_years())
+    n = rb.model.notice
+    return [
+        ("name", "ルールブック", rb.name),
+        ("title", "名称", rb.model.title),
+        ("valid_from", "適用開始年度", rb.model.valid_from),
+        ("years", "適用年度", f"{rb.model.valid_from}年度（令和{rb.model.valid_from - 2018}年度）以降"
+                              f"（値の改定年度: {years}）"),
+        ("notice", "通知", f"{'・'.join(n.numbers)}（{n.date_ja}）{n.title}"),
+        ("hash", "SHA-256", rb.sha256),
+        ("short_hash", "ハッシュ（短縮）", rb.short_hash),
+    ]
+
+
+def _rulebook_info(item=None):
+    it = _scalar("item", item, "項目")
+    if _error_value(it):
+        return _error_value(it)
+    rows = _rulebook_rows()
+    if it is None:
+        return [[ja, value] for _, ja, value in rows]
+    key = unicodedata.normalize("NFKC", str(it)).strip().lower()
+    for k, ja, value in rows:
+        if key in (k, ja.lower()):
+            return value
+    raise UdfError(f"引数「項目」(item) の値「{_show(it)}」: "
+                   f"{'・'.join(ja for _, ja, _ in rows)} のいずれかを指定してください。")
+
+
+def _expense_examples(category=None):
+    c = _scalar("category", category, "区分")
+    if _error_value(c):
+        return _error_value(c)
+    rb = _rb()
+    wanted = None
+    if c is not None:
+        wanted, problem = _parsers().category(c)
+        if problem:
+            raise UdfError(f"引数「区分」(category) の値「{_show(c)}」: {problem}。")
+    rows = [["区分", "項目ID", "経費項目", "出典"]]
+    for cat, item in rb.items:
+        if wanted is None or cat.id == wanted:
+            rows.append([f"{cat.symbol}{cat.name}", item.id, item.label, "、".join(item.sources)])
+    return rows
+
+
+def _fiscal_index(revenues=None, demands=None):
+    def cells(name, label, v):
+        flat = [c for row in _grid(v) for c in row]
+        for c in flat:
+            if _error_value(c):
+                return _error_value(c), None
+        if len(flat) != fiscal.YEARS or any(is_blank(c) for c in flat):
+            raise UdfError(f"引数「{label}」({name}) には{fiscal.YEARS}年度分の値（{fiscal.YEARS}つのセル）を指定してください。")
+        parsed = []
+        for c in flat:
+            d, problem = parse_decimal(c)
+            if problem:
+                raise UdfError(f"引数「{label}」({name}) の値「{_show(c)}」: {problem}。")
+            parsed.append(d)
+        return None, parsed
+
+    err, rev = cells("revenues", "基準財政収入額", revenues)
+    if err:
+        return err
+    err, dem = cells("demands", "基準財政需要額", demands)
+    if err:
+        return err
+    try:
+        return float(fiscal.fiscal_index(rev, dem))
+    except fiscal.FiscalIndexError as exc:
+        raise UdfError(str(exc)) from None
+
+
+def _evaluate_table(table=None, fiscal_year=None, header=True):
+    grid = _grid(table)
+    fy = _scalar("fiscal_year", fiscal_year, "年度")
+    hdr = _scalar("header", header, "見出し")
+    if _error_value(fy):
+        return _error_value(fy)
+    if len(grid) < 2:
+        raise UdfError("引数「表」(table) には見出し行とデータ行を含む範囲を指定してください。")
+    names = ["" if is_blank(h) else str(h) for h in grid[0]]
+    if not any(engine.header_key(h) in BY_KEY for h in names):
+        raise UdfError(f"引数「表」(table) の見出し行に既知の列がありません（例: 年度・区分・事業費）。"
+                       f"見出し: {_show('、'.join(n for n in names if n))}")
+    seen: dict[str, int] = {}
+    cols = []
+    for i, n in enumerate(names):
+        n = n or f"列{i + 1}"
+        seen[n] = seen.get(n, -1) + 1
+        cols.append(n if not seen[n] else f"{n}.{seen[n]}")
+    data = grid[1:]
+    filled = [i for i, r in enumerate(data) if not all(is_blank(c) for c in r)]
+    out_header = [ja for _, ja in OUTPUT_COLUMNS]
+    blank_row = [""] * len(out_header)
+    body = [list(blank_row) for _ in data]
+    if filled:
+        df = pd.DataFrame([data[i] for i in filled], columns=cols, dtype=object)
+        defaults = {"fiscal_year": default_year() if fy is None else fy}
+        result = engine.evaluate_frame(df, _rb(), defaults)
+        keys = [k for k, _ in OUTPUT_COLUMNS]
+        values = [result[k].tolist() for k in keys]
+        for pos, i in enumerate(filled):
+            body[i] = [_table_cell(k, v[pos]) for k, v in zip(keys, values)]
+    show_header = True if hdr is None else bool(hdr) if isinstance(hdr, (bool, int, float)) else \
+        str(hdr).strip().upper() not in ("FALSE", "0", "いいえ", "×", "なし")
+    return ([out_header] if show_header else []) + body
+
+
+def _table_cell(key: str, v: Any):
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return ""
+    if key == "status":
+        return engine.STATUS_JA.get(v, v)
+    if isinstance(v, Decimal):
+        return float(v)
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    return v
+
+
+# ---- registration --------------------------------------------------------------------------------
+
+# (python name, Japanese display name, description, implementation, [(arg, doc, options)], required)
+_FUNCTIONS: list[tuple[str, str, str, Callable, list[tuple[str, str, dict]], int]] = []
+
+
+def _line_args(keys: tuple[str, ...]) -> list[tuple[str, str, dict]]:
+    return [(k, ARG_DOCS[k], {"ndim": 2}) for k in keys]
+
+
+def _define(name: str, ja: str, doc: str, impl: Callable, args: list[tuple[str, str, dict]],
+            required: int) -> None:
+    _FUNCTIONS.append((name, ja, doc, impl, args, required))
+
+
+_define("ELIGIBLE_AMOUNT", "対象経費", "対象経費（円）: 事業費から特定財源・起債対象経費・対象外経費を除き按分した額。"
+        "対象外の事業は0。", _line_function("ELIGIBLE_AMOUNT", LINE_ARGS, _amount("eligible_cost")),
+        _line_args(LINE_ARGS), 2)
+_define("MEASURE_AMOUNT", "措置額", "特別交付税の措置額（円）: 対象経費×措置率（財政力補正後）。"
+        "④は1人当たり上限を適用。", _line_function("MEASURE_AMOUNT", LINE_ARGS, _amount("measure_amount")),
+        _line_args(LINE_ARGS), 2)
+_define("MEASURE_RATE", "措置率", "措置率: ①②③⑤は0.5×財政力補正係数、④は上限内で対象経費に乗じる率。",
+        _line_function("MEASURE_RATE", RATE_ARGS, _rate, fixed={"cost": 0}), _line_args(RATE_ARGS), 1)
+_define("CHECK_LINE", "対象判定", "経費の行の判定: 対象なら「対象」、そうでなければ判定と理由（ルールID付き）。",
+        _line_function("CHECK_LINE", LINE_ARGS, _check, explain_errors=True), _line_args(LINE_ARGS), 2)
+_define("COORD_AMOUNT", "コーディネーター措置額",
+        "④コーディネーター1人の措置額（円）: その人の経費（範囲可）を合算し、専任・兼務の上限を適用。",
+        _coord_amount, [(k, ARG_DOCS[k] + ("（この人の経費の範囲も可）" if k == "cost" else ""), {"ndim": 2})
+                        for k in COORD_ARGS], 2)
+_define("COORD_CAP", "コーディネーター上限額", "④コーディネーター1人当たりの上限額（円）: 専任・兼務別。ルールブックの値。",
+        _coord_cap, [("employment", "従事形態: 専任 または 兼務", {}),
+                     ("fiscal_year", ARG_DOCS["fiscal_year"], {})], 1)
+_define("RULE_TEXT", "根拠条文", "ルールの根拠: 通知の該当箇所（出典）と引用。",
+        _rule_text, [("rule_id", "ルールID（例: CAP-COORD-DEDICATED、EXCL-FOOD）", {}),
+                     ("part", "項目: 省略時は全体。出典・引用・名称・根拠 のいずれか", {})], 1)
+_define("RULEBOOK_INFO", "ルールブック情報", "使用中のルールブック: 名称・適用年度・通知・ハッシュ（SHA-256）。",
+        _rulebook_info, [("item", "項目: 省略時は一覧。名称・適用年度・通知・SHA-256 など", {})], 0)
+_define("EXPENSE_EXAMPLES", "経費項目一覧", "別添の経費項目の一覧（区分・項目ID・経費項目・出典）をスピルで表示。",
+        _expense_examples, [("category", "区分: 1〜5、①〜⑤または区分名。省略時は全区分", {})], 0)
+_define("FISCAL_INDEX", "財政力指数",
+        "財政力指数: 3か年の基準財政収入額÷基準財政需要額（各年度小数2位未満四捨五入）の平均（小数2位未満四捨五入）。",
+        _fiscal_index, [("revenues", "基準財政収入額: 3か年度分の範囲（3つのセル）", {"ndim": 2}),
+                        ("demands", "基準財政需要額: 3か年度分の範囲（収入額と同じ年度順）", {"ndim": 2})], 2)
+_define("EVALUATE_TABLE", "一括算定",
+        "経費の表を一括算定: 見出し行（年度・区分・事業費 など）付きの範囲から、対象経費・措置率・措置額・判定・理由をスピルで表示。",
+        _evaluate_table, [("table", "表: 見出し行（英語キーまたは日本語の列名）とデータ行の範囲", {"ndim": 2}),
+                          ("fiscal_year", "年度が空欄の行に使う年度: 省略時 2025（令和7年度）", {}),
+                          ("header", "見出し: TRUE（省略時）で結果の見出し行を付ける、FALSE で付けない", {})], 1)
+
+# Japanese display names: Office.js allows any Unicode letters in a function's `name` (the id
+# stays ASCII), so xlwings Lite/Server show both; classic xlwings has no display names.
+JA_SUFFIX = "_JA"
+
+
+def _make(name: str, doc: str, impl: Callable, params: list[str], required: int) -> Callable:
+    guarded = _udf(impl)
+
+    def udf(*args):
+        return guarded(*args)
+
+    fn = types.FunctionType(udf.__code__, udf.__globals__, name, None, udf.__closure__)
+    fn.__doc__ = doc
+    fn.__qualname__ = name
+    fn.__module__ = __name__
+    fn.__signature__ = inspect.Signature([
+        inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          **({} if i < required else {"default": None}))
+        for i, p in enumerate(params)])
+    return fn
+
+
+def _register(fn: Callable, args: list[tuple[str, str, dict]], display: str | None = None) -> Callable:
+    for arg, doc, options in args:
+        # err_to_str: an error cell arrives as '#N/A' (else xlwings turns it into a blank)
+        fn = xw.arg(arg, doc=doc, err_to_str=True, **options)(fn)
+    # xw.func last: xw.arg re-runs xw.func without options, which would drop `name`
+    return xw.func(name=display)(fn) if OFFICEJS and display else xw.func(fn)
+
+
+__all__: list[str] = []
+for _name, _ja, _doc, _impl, _args, _required in _FUNCTIONS:
+    _params = [a for a, _, _ in _args]
+    globals()[_name] = _register(_make(_name, _doc, _impl, _params, _required), _args)
+    __all__.append(_name)
+    # Defined everywhere (so `from tokkou.udfs import *` works); registered on Office.js only.
+    _alias = _make(_name + JA_SUFFIX, f"{_doc}（{_name} と同じ）", _impl, _params, _required)
+    globals()[_name + JA_SUFFIX] = _register(_alias, _args, _ja) if OFFICEJS else _alias
+    __all__.append(_name + JA_SUFFIX)
+
+JA_NAMES = {name: ja for name, ja, *_ in _FUNCTIONS}
+del _name, _ja, _doc, _impl, _args, _required, _params, _alias
