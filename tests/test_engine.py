@@ -60,7 +60,10 @@ def _single(rec):
 
 
 def _batch_rows(df):
-    return list(zip(df["eligible_cost"], df["rate"], df["measure_amount"], df["status"], df["reasons"], df["rule_ids"]))
+    def py(v):
+        return None if v is pd.NA else int(v)
+    return list(zip(map(py, df["eligible_cost"]), df["rate"], map(py, df["measure_amount"]), df["status"],
+                    df["reasons"], df["rule_ids"]))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from . import rulebook as rulebook_mod
-from .normalize import (BY_KEY, INPUT_COLUMNS, OUTPUT_COLUMNS, Parsers, body_type_from_code, header_key, is_blank,
-                        parse_column)
+from .normalize import (BY_KEY, INPUT_COLUMNS, OUTPUT_COLUMNS, Parsers, absent, body_type_from_code, header_key,
+                        is_blank, parse_column)
 from .rulebook import Rulebook
 
 # Every (rule, message variant) a result can show, in the order reasons are written.
@@ -65,6 +65,7 @@ RULE_ERRORS = (("APPORTION-MIXED", "missing"), ("INTERP-COORD-PERSON", "missing_
                ("INTERP-COORD-PERSON", "missing_employment"), ("INTERP-COORD-PERSON", "conflict"),
                ("INCL-PREF-GRANT", "not_prefecture"))
 
+_STATUSES = np.array(["eligible", "partial", "excluded", "error"], dtype=object)
 STATUS_JA = {"eligible": "対象", "partial": "一部対象", "excluded": "対象外", "error": "エラー"}
 
 
@@ -179,19 +180,20 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     parsed = {}
     for col in INPUT_COLUMNS:
         values = columns.get(col.key)
-        if values is None and defaults and col.key in defaults:
-            values = np.full(n, defaults[col.key], dtype=object)
+        default = defaults.get(col.key) if defaults else None
+        if values is None and default is not None:
+            values = np.full(n, default, dtype=object)
         if values is None:
-            values = np.full(n, None, dtype=object)
-        elif not isinstance(values, np.ndarray):
-            values = np.asarray(list(values), dtype=object)
-        if defaults and col.key in defaults and columns.get(col.key) is not None:
-            blank = np.array([is_blank(v) for v in values], dtype=bool) if values.dtype == object \
-                else np.zeros(n, dtype=bool)
-            if blank.any():
-                values = values.copy()
-                values[blank] = defaults[col.key]
-        parsed[col.key] = parse_column(values, ctx.parsers.for_kind(col.kind), col, errors)
+            parsed[col.key] = absent(n)
+        else:
+            if not isinstance(values, np.ndarray):
+                values = np.asarray(list(values), dtype=object)
+            if default is not None and values.dtype == object:
+                blank = np.array([is_blank(v) for v in values], dtype=bool)
+                if blank.any():
+                    values = values.copy()
+                    values[blank] = default
+            parsed[col.key] = parse_column(values, ctx.parsers.for_kind(col.kind), col, errors)
         if col.required and col.key != "category":
             for row in np.flatnonzero(~parsed[col.key].given):
                 errors.setdefault(int(row), []).append(f"列「{col.ja}」({col.key}) が未入力です。")
@@ -251,13 +253,13 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     coef_p = P["fiscal_correction"]
     if fc.table and P["fiscal_index"].given.any():
         coef_p = _coef_from_table(P["fiscal_correction"], P["fiscal_index"], fc.table)
-    for row in np.flatnonzero(coef_p.given):
-        v = coef_p.values[coef_p.codes[row]]
-        if v is not None and not (lo <= v <= hi and v == v.quantize(Decimal("0.0001"))):
-            errors.setdefault(int(row), []).append(
-                f"列「財政力補正係数」(fiscal_correction) の値「{v}」: {lo}〜{hi}、小数4桁までで入力してください。")
     default_coef = Decimal(fc.default_coefficient)
-    coef_key = coef_p.map(lambda d: d.normalize(), default_coef.normalize())
+    coef_values = [default_coef if v is None else v for v in coef_p.values] + [default_coef]
+    bad_coef = np.array([not (lo <= v <= hi and v == v.quantize(Decimal("0.0001"))) for v in coef_values])
+    for row in np.flatnonzero(bad_coef[coef_p.codes] & coef_p.given):
+        errors.setdefault(int(row), []).append(
+            f"列「財政力補正係数」(fiscal_correction) の値「{coef_values[coef_p.codes[row]]}」: "
+            f"{lo}〜{hi}、小数4桁までで入力してください。")
 
     # --- per-line exclusions --------------------------------------------------------------
     bucket = ctx.year_bucket(fy)
@@ -286,12 +288,14 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     body_key = np.where(P["body_code"].given, code, P["body_name"].take(""))
     gid = np.full(n, -1, dtype=np.int64)
     if coord.any():
-        missing_person = coord & (person == None)  # noqa: E711 - elementwise on object array
+        missing_person = coord & ~P["person_id"].given
         if interp.coordinator_identity.require_person_id:
             rule_err[missing_person] |= rule_err_bits[("INTERP-COORD-PERSON", "missing_person")]
-        pid = np.where(missing_person, np.arange(n).astype(str).astype(object) + "#row", person)
         idx = np.flatnonzero(coord)
-        gid[idx] = _group_ids(body_key[idx], fy[idx], pid[idx])
+        pid = person[idx].copy()
+        lone = ~P["person_id"].given[idx]
+        pid[lone] = [f"#row{r}" for r in idx[lone]]  # a line without id stands alone
+        gid[idx] = _group_ids(body_key[idx], fy[idx], pid)
         ng = int(gid.max()) + 1
         g = gid[idx]
         g_emp = _consolidate(emp[idx], g, ng)
@@ -344,12 +348,11 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     rate_num = np.zeros(n, dtype=np.int64)
     rate_den = np.ones(n, dtype=np.int64)
     # distinct (period, coefficient) pairs → exact Decimal rate
-    pairs = pd.MultiIndex.from_arrays([bucket, coef_key]) if n > 64 else list(zip(bucket, coef_key))
-    codes, uniq = pd.factorize(pairs) if n > 64 else _small_factorize(pairs)
+    codes, uniq = _factorize_pairs(bucket, coef_p.codes)
     years = rb.param_years()
     table_rate, table_num, table_den = [], [], []
-    for b, coef in uniq:
-        r = rb.param("general_rate", years[b]) * coef
+    for b, c in uniq:
+        r = rb.param("general_rate", years[b]) * coef_values[c]
         table_rate.append(r.normalize())
         nmr, dnm = r.as_integer_ratio()
         table_num.append(nmr)
@@ -363,7 +366,7 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     measure[g_count] = q[g_count] * unit
     mark(g_count & ((rem != 0) | ((q * unit) != (eligible * rate_num // rate_den))), ("INTERP-ROUNDING", "applied"))
     mark(g_count, ("RATE-GENERAL", "applied"))
-    corrected = np.array([c != default_coef for _, c in uniq] + [False])[codes]
+    corrected = np.array([coef_values[c] != default_coef for _, c in uniq] + [False])[codes]
     mark(g_count & (corrected | (default_coef != 1)), ("INTERP-FISCAL-CORRECTION", "applied"))
     mark(g_count & ~(corrected | (default_coef != 1)), ("INTERP-FISCAL-CORRECTION", "not_applied"))
 
@@ -372,16 +375,15 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
                       measure, rate_obj, events)
 
     # --- status, reasons ---------------------------------------------------------------------
-    status = np.where(err, "error", np.where(
-        excluded | ((cost > 0) & (measure == 0) & (eligible == 0)), "excluded",
-        np.where((eligible < cost) | (coord & (measure < eligible)), "partial", "eligible"))).astype(object)
+    status_code = np.where(err, 3, np.where(excluded | ((cost > 0) & (measure == 0) & (eligible == 0)), 2,
+                                            np.where((eligible < cost) | (coord & (measure < eligible)), 1, 0)))
+    status = _STATUSES[status_code]
     events[err] = 0
     reasons = np.empty(n, dtype=object)
     rule_ids = np.empty(n, dtype=object)
     ok = ~err
     if ok.any():
-        rcodes, runiq = pd.factorize(pd.MultiIndex.from_arrays([events[ok], bucket[ok]])) if ok.sum() > 64 \
-            else _small_factorize(list(zip(events[ok], bucket[ok])))
+        rcodes, runiq = _factorize_pairs(events[ok], bucket[ok])
         texts = [ctx.reason_text(int(m), int(b)) for m, b in runiq]
         reasons[ok] = np.array([t[0] for t in texts], dtype=object)[rcodes]
         rule_ids[ok] = np.array([t[1] for t in texts], dtype=object)[rcodes]
@@ -395,13 +397,9 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
                     ids.append(rid)
         reasons[row] = ("[入力エラー] " if errors.get(int(row)) else "") + " ".join(msgs)
         rule_ids[row] = " ".join(ids)
-    eligible_out = eligible.astype(object)
-    measure_out = measure.astype(object)
-    eligible_out[err] = None
-    measure_out[err] = None
     rate_obj[err] = None
-    return {"eligible_cost": eligible_out, "rate": rate_obj, "measure_amount": measure_out,
-            "status": status, "reasons": reasons, "rule_ids": rule_ids}
+    return {"eligible_cost": eligible, "rate": rate_obj, "measure_amount": measure,
+            "status": status, "reasons": reasons, "rule_ids": rule_ids, "error": err}
 
 
 def _mask(events) -> np.int64:
@@ -409,6 +407,13 @@ def _mask(events) -> np.int64:
     for e in events:
         m |= BIT[e]
     return m
+
+
+def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Codes of distinct (a, b) pairs of non-negative ints (b small), and the pairs."""
+    m = int(b.max(initial=0)) + 1
+    codes, uniq = pd.factorize(a.astype(np.int64) * m + b)
+    return codes, [(int(u) // m, int(u) % m) for u in uniq]
 
 
 def _small_factorize(keys: list) -> tuple[np.ndarray, list]:
@@ -510,7 +515,7 @@ def _coordinators(ctx, coord, counted, err, gid, emp, months, months_given, fy, 
     share[order] += bump
     line_counted = counted[idx]
     measure[idx[line_counted]] = share[line_counted]
-    rate_obj[idx] = np.array([rates[k].normalize() for k in b], dtype=object)
+    rate_obj[idx] = np.array([r.normalize() for r in rates], dtype=object)[b]
     ok = idx[line_counted]
     capped_l = capped_g[g][line_counted]
     ded_l = dedicated[line_counted]
@@ -558,7 +563,10 @@ def evaluate_frame(df: pd.DataFrame, rb: Rulebook | None = None,
         if header_key(name) in output_names:
             result = result.drop(columns=name)  # stale results in the input are replaced
     for key, _ in OUTPUT_COLUMNS:
-        result[key] = out[key]
+        values = out[key]
+        if key in ("eligible_cost", "measure_amount"):
+            values = pd.arrays.IntegerArray(values, out["error"].copy())  # error lines: blank, not 0
+        result[key] = values
     return result
 
 
@@ -577,7 +585,9 @@ def evaluate_records(records: Sequence[Mapping[str, Any]], rb: Rulebook | None =
             if key in keys:
                 keys[key][i] = v
     out = evaluate_columns(keys, n, rb, defaults)
-    return [LineResult(out["eligible_cost"][i], out["rate"][i], out["measure_amount"][i], out["status"][i],
+    err = out["error"]
+    return [LineResult(None if err[i] else int(out["eligible_cost"][i]), out["rate"][i],
+                       None if err[i] else int(out["measure_amount"][i]), out["status"][i],
                        out["reasons"][i], tuple(out["rule_ids"][i].split())) for i in range(n)]
 
 
