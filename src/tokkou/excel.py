@@ -131,8 +131,8 @@ def _cmd_setup(args) -> int:
     try:
         value, previous = add_udf_module(conf)
     except OSError as exc:
-        from .cli import UsageError
-        raise UsageError(f"{conf}: 書き込めません（{exc.strerror or exc}）。") from None
+        from .tabular import InputError  # (not cli.UsageError: under `python -m tokkou.cli` that is __main__'s)
+        raise InputError(f"{conf}: 書き込めません（{exc.strerror or exc}）。") from None
     if previous is not None and value == previous:
         print(f"設定済みです: {conf} の UDF Modules = {value}")
     else:
