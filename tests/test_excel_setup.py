@@ -83,7 +83,7 @@ def test_classic_configuration_names_a_module_that_registers_every_function():
     assert {"ELIGIBLE_AMOUNT", "COORD_CAP", "EVALUATE_TABLE", "FISCAL_INDEX"} <= registered
     for name in registered:
         for a in getattr(udfs, name).__xlfunc__["args"]:
-            assert a["options"].get("err_to_str") is True  # error cells reach the function
+            assert a["options"].get("convert") == "raw"  # error cells reach the function, cleaned by udfs
 
 
 def test_lite_export_writes_files_that_register_the_functions(tmp_path):

@@ -17,7 +17,9 @@ Cell conventions (README「Excel 関数」):
 """
 from __future__ import annotations
 
+import importlib.util
 import inspect
+import sys
 import types
 import unicodedata
 from decimal import Decimal
@@ -32,6 +34,13 @@ from .normalize import BY_KEY, EXCEL_ERRORS, OUTPUT_COLUMNS, Parsers, is_blank, 
 
 # True when xw.func is the Office.js decorator (xlwings Lite, xlwings Server, XLWINGS_ON_SERVER).
 OFFICEJS = getattr(xw.func, "__module__", "") == "xlwings.pro.udfs_officejs"
+
+# xlwings' Office.js path checks each argument (and each cell it cleans) for Pyodide's JsNull by
+# importing pyodide.ffi. Outside Pyodide (xlwings Server) that import fails anew every time, a
+# sys.path scan of ~0.15 ms per argument. Recording the package as absent makes the very same
+# ImportError immediate; inside Pyodide (xlwings Lite) the package exists and nothing changes.
+if OFFICEJS and "pyodide" not in sys.modules and importlib.util.find_spec("pyodide") is None:
+    sys.modules["pyodide"] = None
 
 
 class UdfError(XlwingsError):
@@ -89,8 +98,14 @@ _PERSON_PLACEHOLDER = "（この行）#"
 
 # ---- shared helpers ------------------------------------------------------------------------------
 
+_RULEBOOK: list = []
+
+
 def _rb():
-    return rulebook.get()  # cached per process by tokkou.rulebook
+    """The rulebook, loaded once per process (rulebook.get resolves paths on every call)."""
+    if not _RULEBOOK:
+        _RULEBOOK.append(rulebook.get())
+    return _RULEBOOK[0]
 
 
 _PARSERS: dict[str, Parsers] = {}
@@ -111,7 +126,7 @@ def default_year() -> int:
 
 
 def _error_value(v: Any) -> str | None:
-    """'#N/A' etc. when v is an Excel error value (as xlwings hands it over with err_to_str)."""
+    """'#N/A' etc. when v is an Excel error value (as _cell leaves it, or typed as text)."""
     if isinstance(v, str):
         s = unicodedata.normalize("NFKC", v).strip().upper()
         if s in EXCEL_ERRORS:
@@ -119,17 +134,38 @@ def _error_value(v: Any) -> str | None:
     return None
 
 
+# Classic xlwings hands error cells over as these COM error codes (raw values).
+_COM_ERRORS = {-2146826281: "#DIV/0!", -2146826246: "#N/A", -2146826259: "#NAME?", -2146826288: "#NULL!",
+               -2146826252: "#NUM!", -2146826265: "#REF!", -2146826273: "#VALUE!"}
+_ERROR_TYPES = {"NotAvailable": "#N/A", "Value": "#VALUE!", "Div0": "#DIV/0!", "Ref": "#REF!", "Num": "#NUM!",
+                "Name": "#NAME?", "Null": "#NULL!"}
+
+
+def _cell(v: Any) -> Any:
+    """One raw cell value: blank → None, an Excel error → its text ('#N/A'), else the value."""
+    if v is None or (isinstance(v, str) and v == ""):
+        return None
+    if isinstance(v, dict):  # Office.js (runtime 1.4) typed values: errors, formatted numbers …
+        if v.get("type") == "Error":
+            return v.get("basicValue") or _ERROR_TYPES.get(v.get("errorType"), "#VALUE!")
+        return v.get("basicValue")
+    if not OFFICEJS and type(v) is int and v in _COM_ERRORS:
+        return _COM_ERRORS[v]
+    return v
+
+
 def _grid(v: Any) -> list[list[Any]]:
-    """Any argument as a 2-D list (a blank/omitted argument is one blank cell)."""
-    if v is None:
-        return [[None]]
+    """Any argument as a 2-D list of clean cells (a blank/omitted argument is one blank cell).
+
+    Arguments arrive raw (convert="raw"): xlwings' own per-cell cleaning costs more than the
+    engine on a large table, so the cells are cleaned here, once.
+    """
     if isinstance(v, list):
         if not v:
             return [[None]]
-        if isinstance(v[0], list):
-            return v
-        return [v]
-    return [[v]]
+        rows = v if isinstance(v[0], list) else [v]  # a one-row range arrives flattened
+        return [[_cell(c) for c in row] for row in rows]
+    return [[_cell(v)]]
 
 
 def _scalar(name: str, v: Any, label: str | None = None) -> Any:
@@ -207,7 +243,8 @@ def _fill_defaults(rec: dict[str, Any], year: int, index: int) -> None:
 
 
 def _evaluate(records: list[dict[str, Any] | None]) -> list[engine.LineResult | None]:
-    present = [r for r in records if r is not None]
+    # blank fields are left out: the engine reads an absent field as blank, and each field costs
+    present = [{k: v for k, v in r.items() if v is not None} for r in records if r is not None]
     if not present:
         return [None] * len(records)
     if len(present) == 1:
@@ -294,7 +331,8 @@ def _coord_amount(*args):
     if all(is_blank(c) for row in costs for c in row):
         return ""
     _, _, records = _records(values, fixed={"category": 4, "person_id": _PERSON_PLACEHOLDER + "1"})
-    lines = [r for r in records if r is not None and r.get("cost") is not None]
+    lines = [{k: v for k, v in r.items() if v is not None} for r in records
+             if r is not None and r.get("cost") is not None]
     if len(lines) == 1:
         results = [engine.evaluate_line(_rb(), **lines[0])]
     else:
@@ -479,15 +517,15 @@ def _table_cell(key: str, v: Any):
 
 # ---- registration --------------------------------------------------------------------------------
 
-# (python name, Japanese display name, description, implementation, [(arg, doc, options)], required)
-_FUNCTIONS: list[tuple[str, str, str, Callable, list[tuple[str, str, dict]], int]] = []
+# (python name, Japanese display name, description, implementation, [(arg, doc)], required)
+_FUNCTIONS: list[tuple[str, str, str, Callable, list[tuple[str, str]], int]] = []
 
 
-def _line_args(keys: tuple[str, ...]) -> list[tuple[str, str, dict]]:
-    return [(k, ARG_DOCS[k], {"ndim": 2}) for k in keys]
+def _line_args(keys: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(k, ARG_DOCS[k]) for k in keys]
 
 
-def _define(name: str, ja: str, doc: str, impl: Callable, args: list[tuple[str, str, dict]],
+def _define(name: str, ja: str, doc: str, impl: Callable, args: list[tuple[str, str]],
             required: int) -> None:
     _FUNCTIONS.append((name, ja, doc, impl, args, required))
 
@@ -504,27 +542,27 @@ _define("CHECK_LINE", "対象判定", "経費の行の判定: 対象なら「対
         _line_function("CHECK_LINE", LINE_ARGS, _check, explain_errors=True), _line_args(LINE_ARGS), 2)
 _define("COORD_AMOUNT", "コーディネーター措置額",
         "④コーディネーター1人の措置額（円）: その人の経費（範囲可）を合算し、専任・兼務の上限を適用。",
-        _coord_amount, [(k, ARG_DOCS[k] + ("（この人の経費の範囲も可）" if k == "cost" else ""), {"ndim": 2})
+        _coord_amount, [(k, ARG_DOCS[k] + ("（この人の経費の範囲も可）" if k == "cost" else ""))
                         for k in COORD_ARGS], 2)
 _define("COORD_CAP", "コーディネーター上限額", "④コーディネーター1人当たりの上限額（円）: 専任・兼務別。ルールブックの値。",
-        _coord_cap, [("employment", "従事形態: 専任 または 兼務", {}),
-                     ("fiscal_year", ARG_DOCS["fiscal_year"], {})], 1)
+        _coord_cap, [("employment", "従事形態: 専任 または 兼務"),
+                     ("fiscal_year", ARG_DOCS["fiscal_year"])], 1)
 _define("RULE_TEXT", "根拠条文", "ルールの根拠: 通知の該当箇所（出典）と引用。",
-        _rule_text, [("rule_id", "ルールID（例: CAP-COORD-DEDICATED、EXCL-FOOD）", {}),
-                     ("part", "項目: 省略時は全体。出典・引用・名称・根拠 のいずれか", {})], 1)
+        _rule_text, [("rule_id", "ルールID（例: CAP-COORD-DEDICATED、EXCL-FOOD）"),
+                     ("part", "項目: 省略時は全体。出典・引用・名称・根拠 のいずれか")], 1)
 _define("RULEBOOK_INFO", "ルールブック情報", "使用中のルールブック: 名称・適用年度・通知・ハッシュ（SHA-256）。",
-        _rulebook_info, [("item", "項目: 省略時は一覧。名称・適用年度・通知・SHA-256 など", {})], 0)
+        _rulebook_info, [("item", "項目: 省略時は一覧。名称・適用年度・通知・SHA-256 など")], 0)
 _define("EXPENSE_EXAMPLES", "経費項目一覧", "別添の経費項目の一覧（区分・項目ID・経費項目・出典）をスピルで表示。",
-        _expense_examples, [("category", "区分: 1〜5、①〜⑤または区分名。省略時は全区分", {})], 0)
+        _expense_examples, [("category", "区分: 1〜5、①〜⑤または区分名。省略時は全区分")], 0)
 _define("FISCAL_INDEX", "財政力指数",
         "財政力指数: 3か年の基準財政収入額÷基準財政需要額（各年度小数2位未満四捨五入）の平均（小数2位未満四捨五入）。",
-        _fiscal_index, [("revenues", "基準財政収入額: 3か年度分の範囲（3つのセル）", {"ndim": 2}),
-                        ("demands", "基準財政需要額: 3か年度分の範囲（収入額と同じ年度順）", {"ndim": 2})], 2)
+        _fiscal_index, [("revenues", "基準財政収入額: 3か年度分の範囲（3つのセル）"),
+                        ("demands", "基準財政需要額: 3か年度分の範囲（収入額と同じ年度順）")], 2)
 _define("EVALUATE_TABLE", "一括算定",
         "経費の表を一括算定: 見出し行（年度・区分・事業費 など）付きの範囲から、対象経費・措置率・措置額・判定・理由をスピルで表示。",
-        _evaluate_table, [("table", "表: 見出し行（英語キーまたは日本語の列名）とデータ行の範囲", {"ndim": 2}),
-                          ("fiscal_year", "年度が空欄の行に使う年度: 省略時 2025（令和7年度）", {}),
-                          ("header", "見出し: TRUE（省略時）で結果の見出し行を付ける、FALSE で付けない", {})], 1)
+        _evaluate_table, [("table", "表: 見出し行（英語キーまたは日本語の列名）とデータ行の範囲"),
+                          ("fiscal_year", "年度が空欄の行に使う年度: 省略時 2025（令和7年度）"),
+                          ("header", "見出し: TRUE（省略時）で結果の見出し行を付ける、FALSE で付けない")], 1)
 
 # Japanese display names: Office.js allows any Unicode letters in a function's `name` (the id
 # stays ASCII), so xlwings Lite/Server show both; classic xlwings has no display names.
@@ -548,17 +586,17 @@ def _make(name: str, doc: str, impl: Callable, params: list[str], required: int)
     return fn
 
 
-def _register(fn: Callable, args: list[tuple[str, str, dict]], display: str | None = None) -> Callable:
-    for arg, doc, options in args:
-        # err_to_str: an error cell arrives as '#N/A' (else xlwings turns it into a blank)
-        fn = xw.arg(arg, doc=doc, err_to_str=True, **options)(fn)
+def _register(fn: Callable, args: list[tuple[str, str]], display: str | None = None) -> Callable:
+    for arg, doc in args:
+        # raw: cells are cleaned by _grid (error cells must not turn into blanks, and it is faster)
+        fn = xw.arg(arg, "raw", doc=doc)(fn)
     # xw.func last: xw.arg re-runs xw.func without options, which would drop `name`
     return xw.func(name=display)(fn) if OFFICEJS and display else xw.func(fn)
 
 
 __all__: list[str] = []
 for _name, _ja, _doc, _impl, _args, _required in _FUNCTIONS:
-    _params = [a for a, _, _ in _args]
+    _params = [a for a, _ in _args]
     globals()[_name] = _register(_make(_name, _doc, _impl, _params, _required), _args)
     __all__.append(_name)
     # Defined everywhere (so `from tokkou.udfs import *` works); registered on Office.js only.
