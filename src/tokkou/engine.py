@@ -203,14 +203,13 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     rule_err_bits = {e: np.int64(1) << np.int64(i) for i, e in enumerate(RULE_ERRORS)}
 
     # --- who and when -------------------------------------------------------------------
-    code = P["body_code"].take(None)
     btype = P["body_type"].take(-1, np.int64)
     if P["body_code"].given.any():
         derived = P["body_code"].map(lambda c: ctx.body_labels.index(body_type_from_code(c, ctx.reference)), -1, np.int64)
         clash = (btype >= 0) & (derived >= 0) & (btype != derived)
         for row in np.flatnonzero(clash):
             errors.setdefault(int(row), []).append(
-                f"列「団体区分」の「{ctx.body_labels[btype[row]]}」と団体コード「{code[row]}」"
+                f"列「団体区分」の「{ctx.body_labels[btype[row]]}」と団体コード「{P['body_code'].value_at(row)}」"
                 f"（{ctx.body_labels[derived[row]]}）が食い違っています。")
         btype = np.where(btype >= 0, btype, derived)
     for row in np.flatnonzero(btype < 0):
@@ -265,8 +264,12 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     bucket = ctx.year_bucket(fy)
     events = np.zeros(n, dtype=np.int64)
 
-    def mark(mask, event):
-        events[mask] |= BIT[event]
+    def mark(where, event):
+        """Set an event on the rows of a boolean mask or of an index array."""
+        if where.dtype == bool:
+            np.bitwise_or(events, BIT[event], out=events, where=where)
+        else:
+            events[where] |= BIT[event]
 
     mark(fy < rb.model.valid_from, ("SCOPE-FY", "excluded"))
     mark((btype >= 0) & ~ctx.body_eligible[btype], ("SCOPE-BODY", "excluded"))
@@ -279,23 +282,18 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
 
     # --- category ④: one person across lines ---------------------------------------------
     coord = cat == 4
-    person = P["person_id"].take(None)
     emp = P["employment"].take(-1, np.int64)
     other = P["other_measure"].take(-1, np.int64)
     months = P["months_served"].take(12, np.int64)
     months_given = P["months_served"].given
     study = flag["study_coordinator"] | ctx.item_flag["study"][item]
-    body_key = np.where(P["body_code"].given, code, P["body_name"].take(""))
     gid = np.full(n, -1, dtype=np.int64)
     if coord.any():
         missing_person = coord & ~P["person_id"].given
         if interp.coordinator_identity.require_person_id:
             rule_err[missing_person] |= rule_err_bits[("INTERP-COORD-PERSON", "missing_person")]
         idx = np.flatnonzero(coord)
-        pid = person[idx].copy()
-        lone = ~P["person_id"].given[idx]
-        pid[lone] = [f"#row{r}" for r in idx[lone]]  # a line without id stands alone
-        gid[idx] = _group_ids(body_key[idx], fy[idx], pid)
+        gid[idx] = _person_groups(P, idx, fy)
         ng = int(gid.max()) + 1
         g = gid[idx]
         g_emp = _consolidate(emp[idx], g, ng)
@@ -422,11 +420,17 @@ def _small_factorize(keys: list) -> tuple[np.ndarray, list]:
     return codes, list(seen)
 
 
-def _group_ids(*keys) -> np.ndarray:
-    if len(keys[0]) <= 64:
-        return _small_factorize(list(zip(*keys)))[0]
-    frame = pd.DataFrame({f"k{i}": pd.Series(k, dtype=object) for i, k in enumerate(keys)})
-    return frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy(np.int64)
+def _person_groups(P, idx: np.ndarray, fy: np.ndarray) -> np.ndarray:
+    """Group number of each ④ line: one person = same body (code, else name), year and person id."""
+    code, n_code = P["body_code"].value_codes()
+    name, _ = P["body_name"].value_codes()
+    pid, n_pid = P["person_id"].value_codes()
+    code, name, pid = code[idx], name[idx], pid[idx]
+    body = np.where(code >= 0, code, n_code + 1 + name)
+    lone = pid < 0
+    pid = np.where(lone, n_pid + np.arange(len(idx)), pid)  # a line without id stands alone
+    key = (body * 256 + (fy[idx] - 1900).clip(0, 255)) * (n_pid + len(idx) + 1) + pid
+    return pd.factorize(key)[0].astype(np.int64)
 
 
 def _consolidate(values: np.ndarray, g: np.ndarray, ng: int) -> np.ndarray:
@@ -541,10 +545,10 @@ def frame_columns(df: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, st
         if key not in BY_KEY:
             continue
         s = df[name]
-        arr = s.to_numpy() if s.dtype.kind in "iub" else s.to_numpy(dtype=object, na_value=None)
+        arr = s.to_numpy() if s.dtype.kind in "iub" else s.to_numpy(dtype=object)  # missing stays NaN/NA
         if key in cols:  # two headers for one column (e.g. 起債対象経費 and 地方債充当額): first filled wins
             first = cols[key].astype(object)
-            blank = np.array([v is None or (isinstance(v, str) and not v.strip()) for v in first])
+            blank = np.array([is_blank(v) for v in first], dtype=bool)
             first[blank] = arr[blank]
             arr = first
         cols[key] = arr

@@ -355,6 +355,19 @@ class Parsed:
         table = np.array([fill if v is None else v for v in self.values] + [fill], dtype=dtype)
         return table[self.codes]
 
+    def value_codes(self) -> tuple[np.ndarray, int]:
+        """Per-row codes of the parsed value (equal values, equal codes; blank/bad = -1), and their count."""
+        if self.direct is not None:
+            codes, uniq = pd.factorize(self.direct)
+            return codes.astype(np.int64), len(uniq)
+        seen: dict = {}
+        table = np.array([-1 if v is None else seen.setdefault(v, len(seen)) for v in self.values] + [-1],
+                         dtype=np.int64)
+        return table[self.codes], len(seen)
+
+    def value_at(self, row: int):
+        return self.direct[row] if self.direct is not None else ([*self.values, None])[self.codes[row]]
+
     def map(self, fn, fill, dtype=object) -> np.ndarray:
         """Apply fn to each distinct parsed value (not per row)."""
         table = np.array([fill if v is None else fn(v) for v in self.values] + [fill], dtype=dtype)
@@ -372,7 +385,7 @@ def parse_column(values, parser, column: Column, errors: dict[int, list[str]]) -
     A million-row column of a few hundred distinct entries costs a few hundred parses.
     """
     n = len(values)
-    if isinstance(values, np.ndarray) and values.dtype == object and n > 64 and values[0] is None \
+    if isinstance(values, np.ndarray) and values.dtype == object and n > 64 and is_blank(values[0]) \
             and pd.isna(values).all():
         return absent(n)
     if column.kind == "yen" and isinstance(values, np.ndarray) and values.dtype.kind in "iu":
