@@ -10,7 +10,7 @@ from . import __version__
 from .rulebook import RulebookError
 
 # Faces that add their own subcommands: each module has register(subparsers).
-_FACES: tuple[str, ...] = ("excel",)
+_FACES: tuple[str, ...] = ("excel", "templates")
 
 
 class UsageError(Exception):

@@ -65,12 +65,18 @@ BODY_CELLS = {key: f"C{BODY_FIRST_ROW + i}" for i, (key, _) in enumerate(BODY_FI
 BODY_CALC_FIRST_ROW = BODY_FIRST_ROW + len(BODY_FIELDS) + 2
 BODY_CALC_FIELDS: tuple[tuple[str, str], ...] = (
     ("code_norm", "団体コード（6桁）"),
+    ("code_ok", "団体コードの検査数字（1=正しい）"),
     ("code_type", "団体コードから見た団体区分"),
     ("type_eff", "適用する団体区分"),
     ("body_error", "団体情報の入力エラー"),
     ("body_excluded", "団体・年度による対象外"),
     ("coef_eff", "適用する財政力補正係数"),
+    ("period", "適用するパラメータの期間（ルールシートの行）"),
     ("general_rate", "①②③⑤の措置率"),
+    ("general_rate_n", "措置率（整数化）"),
+    ("cap_dedicated", "④専任の上限額"),
+    ("cap_concurrent", "④兼務の上限額"),
+    ("coord_rate_n", "④の率（整数化）"),
 )
 BODY_CALC_CELLS = {key: f"C{BODY_CALC_FIRST_ROW + i}" for i, (key, _) in enumerate(BODY_CALC_FIELDS)}
 
@@ -128,8 +134,9 @@ LINE_COLUMNS: tuple[Col, ...] = _cols((
     ("reasons", "理由", "calc", 40),
     # helpers (locked, grouped/hidden): other formulas and the 集計 sheet read them
     ("_cat", "区分番号", "helper", 6, None, "int"),
+    ("_err", "入力エラー", "helper", 20),
+    ("_excl", "対象外の理由", "helper", 20),
     ("_state", "状態", "helper", 6, None, "int"),
-    ("_base", "控除後の額", "helper", 14, None, "yen"),
 ))
 LINES = {c.key: c for c in LINE_COLUMNS}
 
@@ -185,6 +192,9 @@ def _coord_specs(rb: Rulebook) -> list:
         ("measure_amount", "措置額（円）", "calc", 14, None, "yen"),
         ("status", "判定", "calc", 9),
         ("reasons", "理由", "calc", 40),
+        ("_lines", "経費の行数", "helper", 6, None, "int"),
+        ("_err", "入力エラー", "helper", 20),
+        ("_excl", "対象外の理由", "helper", 20),
         ("_state", "状態", "helper", 6, None, "int"),
         ("_cost_total", "経費合計", "helper", 14, None, "yen"),
     ]
@@ -281,27 +291,26 @@ def read_lines(path: str | Path, rb: Rulebook | None = None) -> pd.DataFrame:
             raise InputError(f"{p}: シート「{'」「'.join(missing)}」がありません（様式が違います）。")
         body_ws = wb[SHEET_BODY]
         last = BODY_FIRST_ROW + len(BODY_FIELDS) - 1
-        body_vals = {r[0].row: r[2].value for r in body_ws.iter_rows(min_row=BODY_FIRST_ROW, max_row=last,
-                                                                     min_col=1, max_col=3)}
-        body = {key: body_vals.get(BODY_FIRST_ROW + i) for i, (key, _) in enumerate(BODY_FIELDS)}
+        body_rows = list(body_ws.iter_rows(min_row=BODY_FIRST_ROW, max_row=last, min_col=3, max_col=3,
+                                           values_only=True))
+        body_rows += [(None,)] * (len(BODY_FIELDS) - len(body_rows))
+        body = {key: body_rows[i][0] if body_rows[i] else None for i, (key, _) in enumerate(BODY_FIELDS)}
         records: list[dict] = []
         inputs = [c for c in LINE_COLUMNS if c.kind == "input"]
         ws = wb[SHEET_LINES]
-        for row in ws.iter_rows(min_row=LINES_FIRST_ROW, max_row=LINES_FIRST_ROW + LINES_COUNT - 1,
-                                max_col=len(LINE_COLUMNS)):
-            vals = {c.key: row[_index(c.letter)].value if _index(c.letter) < len(row) else None for c in inputs}
+        for r, row in enumerate(ws.iter_rows(min_row=LINES_FIRST_ROW, max_row=LINES_FIRST_ROW + LINES_COUNT - 1,
+                                             max_col=len(LINE_COLUMNS), values_only=True), LINES_FIRST_ROW):
+            vals = {c.key: row[_index(c.letter)] if _index(c.letter) < len(row) else None for c in inputs}
             if all(_blank(v) for v in vals.values()):
                 continue
-            r = row[0].row
             rec = {**body, **vals, "sheet": SHEET_LINES, "row": r, "cell": f"{LINES['cost'].letter}{r}"}
             records.append(rec)
         ws = wb[SHEET_COORD]
         cc = lay.coord
-        for row in ws.iter_rows(min_row=COORD_FIRST_ROW, max_row=COORD_FIRST_ROW + COORD_COUNT - 1,
-                                max_col=len(lay.coord_columns)):
-            v = {c.key: row[_index(c.letter)].value if _index(c.letter) < len(row) else None
+        for r, row in enumerate(ws.iter_rows(min_row=COORD_FIRST_ROW, max_row=COORD_FIRST_ROW + COORD_COUNT - 1,
+                                             max_col=len(lay.coord_columns), values_only=True), COORD_FIRST_ROW):
+            v = {c.key: row[_index(c.letter)] if _index(c.letter) < len(row) else None
                  for c in lay.coord_columns}
-            r = row[0].row
             person = {**body, "category": 4, "person_id": v["person_id"] or coordinator_id(r - COORD_FIRST_ROW),
                       "person_name": v["person_name"], "employment": v["employment"],
                       "other_measure": v["other_measure"], "study_coordinator": v["study_coordinator"],
