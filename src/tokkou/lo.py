@@ -59,12 +59,17 @@ def recalc(src: Path, out_dir: Path) -> Path:
     return convert(src, out_dir, "xlsx")
 
 
-def render_png(src: Path, page: int, out_png: Path, dpi: int = 110) -> Path:
-    """One printed page of a workbook as PNG (LibreOffice → PDF → pdftoppm), for the README."""
+def render_png(src: Path, page: int, out_png: Path, dpi: int = 110,
+               crop: tuple[int, int, int, int] | None = None) -> Path:
+    """One printed page of a workbook as PNG (LibreOffice → PDF → pdftoppm), for the README.
+
+    crop: (x, y, width, height) in pixels at `dpi`.
+    """
     with tempfile.TemporaryDirectory(prefix="tokkou-png-") as tmp:
         pdf = convert(src, Path(tmp), "pdf")
         stem = Path(tmp) / "page"
-        subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", str(dpi), "-png", "-singlefile",
+        box = [] if crop is None else ["-x", str(crop[0]), "-y", str(crop[1]), "-W", str(crop[2]), "-H", str(crop[3])]
+        subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", str(dpi), "-png", "-singlefile", *box,
                         str(pdf), str(stem)], check=True, capture_output=True, timeout=120)
         out_png = Path(out_png)
         shutil.move(str(stem.with_suffix(".png")), out_png)
