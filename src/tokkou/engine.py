@@ -362,7 +362,7 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     g_count = general & counted
     q, rem = np.divmod(eligible * rate_num, rate_den * unit)
     measure[g_count] = q[g_count] * unit
-    mark(g_count & ((rem != 0) | ((q * unit) != (eligible * rate_num // rate_den))), ("INTERP-ROUNDING", "applied"))
+    mark(g_count & (rem != 0), ("INTERP-ROUNDING", "applied"))  # something below the unit was cut
     mark(g_count, ("RATE-GENERAL", "applied"))
     corrected = np.array([coef_values[c] != default_coef for _, c in uniq] + [False])[codes]
     mark(g_count & (corrected | (default_coef != 1)), ("INTERP-FISCAL-CORRECTION", "applied"))
