@@ -409,6 +409,8 @@ def _mask(events) -> np.int64:
 
 def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Codes of distinct (a, b) pairs of non-negative ints (b small), and the pairs."""
+    if len(a) <= 64:
+        return _small_factorize([(int(x), int(y)) for x, y in zip(a, b)])
     m = int(b.max(initial=0)) + 1
     codes, uniq = pd.factorize(a.astype(np.int64) * m + b)
     return codes, [(int(u) // m, int(u) % m) for u in uniq]

@@ -9,6 +9,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -82,13 +83,18 @@ for _k, _ja in OUTPUT_COLUMNS:
     _HEADER_INDEX[_fold(_ja).lower()] = _k
 
 
+@lru_cache(maxsize=4096)
+def _header_key(h: str) -> str | None:
+    folded = _fold(h).lower()
+    cut = re.sub(r"[\[［(（].*?[\]］)）]$", "", folded) or folded  # "事業費（円）" → "事業費"
+    return _HEADER_INDEX.get(cut) or _HEADER_INDEX.get(folded)
+
+
 def header_key(header: Any) -> str | None:
     """The English key a header names (key, Japanese name or alias), else None."""
     if header is None:
         return None
-    h = _fold(str(header)).lower()
-    h = re.sub(r"[\[［(（].*?[\]］)）]$", "", h) or h  # "事業費（円）" → "事業費"
-    return _HEADER_INDEX.get(h) or _HEADER_INDEX.get(_fold(str(header)).lower())
+    return _header_key(str(header))
 
 
 # Excel shows these in a cell; xlwings/openpyxl hand them over as text.
@@ -322,7 +328,14 @@ class Parsers:
         return None, "別添の経費項目（IDまたは名称）として見つかりません"
 
     def for_kind(self, kind: str) -> Callable[[Any], tuple[Any, str | None]]:
-        return {
+        return self._by_kind[kind]
+
+    @property
+    def _by_kind(self) -> dict[str, Callable[[Any], tuple[Any, str | None]]]:
+        cached = self.__dict__.get("_kinds")
+        if cached is not None:
+            return cached
+        self._kinds = {
             "yen": parse_yen,
             "year": parse_year,
             "bool": parse_bool,
@@ -337,7 +350,8 @@ class Parsers:
             "category": self.category,
             "item": self.item,
             "text": lambda v: (_text(v), None),
-        }[kind]
+        }
+        return self._kinds
 
 
 @dataclass
