@@ -127,3 +127,22 @@ def test_changing_cap_and_rate_in_yaml_changes_results_without_code(rules_copy):
     after = engine.evaluate_frame(lines, rulebook.load(rules_copy))
     assert list(after["measure_amount"]) == [5_500_000, 750_000]
     assert "5,500,000円" in after["reasons"][0]
+
+
+def test_line_exclusions_are_read_from_the_yaml(rules_copy):
+    line = pd.DataFrame([{"body_type": "市町村", "fiscal_year": 2025, "category": 1, "cost": 1000, "cash_benefit": "はい"}])
+    assert engine.evaluate_frame(line, rulebook.load(rules_copy))["status"][0] == "eligible"  # ⑤ only
+
+    def widen(d):
+        next(r for r in d["rules"] if r["id"] == "EXCL-CASH")["when"]["categories"] = [1, 5]
+    _edit(rules_copy, "rules.yaml", widen)
+    out = engine.evaluate_frame(line, rulebook.load(rules_copy))
+    assert out["status"][0] == "excluded" and "EXCL-CASH" in out["rule_ids"][0]
+
+
+def test_a_condition_naming_an_unknown_purpose_stops_loading(rules_copy):
+    def bad(d):
+        next(r for r in d["rules"] if r["id"] == "ROUTE-MIGRATION")["when"]["main_purpose"] = "emigration"
+    _edit(rules_copy, "rules.yaml", bad)
+    with pytest.raises(RulebookError, match="emigration"):
+        rulebook.load(rules_copy)

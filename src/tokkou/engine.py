@@ -134,6 +134,12 @@ class _Context:
         return f"[{rid}] {self.rb.rule(rid).messages[variant]}"
 
 
+def line_exclusions(rb: Rulebook) -> list[tuple[str, Any]]:
+    """The rulebook's line-level exclusions (`when:`), in the order results list them."""
+    return [(rid, rb.rule(rid).when) for rid, variant in EXCLUSIONS
+            if variant == "excluded" and rid in rb.rule_ids and rb.rule(rid).when is not None]
+
+
 def _fmt_param(v) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
@@ -273,12 +279,15 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
 
     mark(fy < rb.model.valid_from, ("SCOPE-FY", "excluded"))
     mark((btype >= 0) & ~ctx.body_eligible[btype], ("SCOPE-BODY", "excluded"))
-    mark(flag["national_subsidy"], ("SCOPE-SINGLE", "excluded"))
-    mark(purpose == ctx.purpose["migration"], ("ROUTE-MIGRATION", "excluded"))
-    mark(purpose == ctx.purpose["other"], ("SCOPE-PURPOSE", "excluded"))
-    mark(purpose == ctx.purpose["school_appeal"], ("COND-STUDY", "excluded"))
-    mark(flag["cash_benefit"] & (cat == 5), ("EXCL-CASH", "excluded"))
-    mark(flag["new_construction"] & (cat == 3), ("EXCL-NEWBUILD", "excluded"))
+    for rid, cond in line_exclusions(rb):
+        hit = np.ones(n, dtype=bool)
+        if cond.flag:
+            hit &= flag[cond.flag]
+        if cond.main_purpose:
+            hit &= purpose == ctx.purpose[cond.main_purpose]
+        if cond.categories:
+            hit &= np.isin(cat, cond.categories)
+        mark(hit, (rid, "excluded"))
 
     # --- category ④: one person across lines ---------------------------------------------
     coord = cat == 4

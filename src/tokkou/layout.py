@@ -156,12 +156,12 @@ def coordinator_id(index: int) -> str:
 
 def placement_items(rb: Rulebook) -> list:
     """④ items that are the person's placement (報償費等): one choice per person."""
-    return [it for it in rb.category(4).items if "配置" in it.label]
+    return [it for it in rb.category(4).items if it.placement]
 
 
 def cost_items(rb: Rulebook) -> list:
     """④ items other than the placement: one amount column each (別添(2))."""
-    return [it for it in rb.category(4).items if "配置" not in it.label]
+    return [it for it in rb.category(4).items if not it.placement]
 
 
 def food_item(rb: Rulebook):

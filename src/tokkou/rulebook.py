@@ -45,6 +45,7 @@ class Item(_Strict):
     facility: bool = False
     study: bool = False
     food_excluded: bool = False
+    placement: bool = False  # ④: the coordinator's placement (報償費等), not a cost item
 
 
 class Category(_Strict):
@@ -57,6 +58,23 @@ class Category(_Strict):
     items: list[Item] = Field(min_length=1)
 
 
+LINE_FLAGS = ("national_subsidy", "cash_benefit", "new_construction")
+
+
+class Condition(_Strict):
+    """When a line-level exclusion applies: all given parts must hold (categories: any of them)."""
+
+    main_purpose: str | None = None
+    flag: Literal["national_subsidy", "cash_benefit", "new_construction"] | None = None
+    categories: list[int] = []
+
+    @model_validator(mode="after")
+    def _not_empty(self):
+        if not (self.main_purpose or self.flag):
+            raise ValueError("a condition needs main_purpose or flag")
+        return self
+
+
 class Rule(_Strict):
     id: str = Field(pattern=r"^[A-Z][A-Z0-9-]+$")
     title: str
@@ -64,6 +82,7 @@ class Rule(_Strict):
     quote: str = Field(min_length=1)
     basis: Literal["notice", "interpretation"]
     setting: str | None = None
+    when: Condition | None = None  # line-level exclusion, read by the engine and the template generator
     messages: dict[str, str] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -202,6 +221,12 @@ class RulebookModel(_Strict):
         for r in self.rules:
             if r.setting and r.setting not in settings:
                 raise ValueError(f"rule {r.id} names unknown setting {r.setting!r}")
+        purposes = {p.id for p in self.main_purposes}
+        for r in self.rules:
+            if r.when and r.when.main_purpose and r.when.main_purpose not in purposes:
+                raise ValueError(f"rule {r.id}: when.main_purpose {r.when.main_purpose!r} is not a main purpose id")
+            if r.when and "excluded" not in r.messages:
+                raise ValueError(f"rule {r.id}: a rule with `when` needs an `excluded` message")
         item_ids = [i.id for c in self.categories for i in c.items]
         dup = sorted({i for i in item_ids if item_ids.count(i) > 1})
         if dup:

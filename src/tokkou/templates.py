@@ -16,7 +16,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from . import __version__, layout as L
+from . import __version__, engine, layout as L
 from . import rulebook as rulebook_mod
 from .rulebook import Rulebook
 
@@ -515,15 +515,16 @@ class _Builder:
             return f'=IF(COUNTA({C["category"]}{r}:{C["pref_grant"]}{r})=0,"",' + _chain(checks) + ")"
         if key == "_excl":
             p = x["main_purpose"]
-            checks = [
-                ('TK_BODY_EXCL<>""', "TK_BODY_EXCL"),
-                (f'{x["national_subsidy"]}={q(YES)}', q(msg["SCOPE-SINGLE:excluded"])),
-                (f'{p}={purpose("migration")}', q(msg["ROUTE-MIGRATION:excluded"])),
-                (f'{p}={purpose("other")}', q(msg["SCOPE-PURPOSE:excluded"])),
-                (f'{p}={purpose("school_appeal")}', q(msg["COND-STUDY:excluded"])),
-                (f'AND({x["cash_benefit"]}={q(YES)},{x["_cat"]}=5)', q(msg["EXCL-CASH:excluded"])),
-                (f'AND({x["new_construction"]}={q(YES)},{x["_cat"]}=3)', q(msg["EXCL-NEWBUILD:excluded"])),
-            ]
+            checks = [('TK_BODY_EXCL<>""', "TK_BODY_EXCL")]
+            for rid, cond in engine.line_exclusions(self.rb):  # the engine's own exclusion table
+                parts = [f'{x[cond.flag]}={q(YES)}'] if cond.flag else []
+                if cond.main_purpose:
+                    parts.append(f'{p}={purpose(cond.main_purpose)}')
+                if cond.categories:
+                    cats = [f'{x["_cat"]}={c}' for c in cond.categories]
+                    parts.append(cats[0] if len(cats) == 1 else f'OR({",".join(cats)})')
+                expr = parts[0] if len(parts) == 1 else f'AND({",".join(parts)})'
+                checks.append((expr, q(msg[f"{rid}:excluded"])))
             return "=" + _chain(checks)
         if key == "_state":
             return (f'=IF(COUNTA({C["category"]}{r}:{C["pref_grant"]}{r})=0,0,IF({x["_err"]}<>"",1,'
