@@ -131,3 +131,16 @@ def test_output_is_written_atomically(tmp_path):
     assert tokkou("calc", bad, "-o", out).returncode == 2
     assert out.read_text(encoding="utf-8") == "previous result"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tokkou-")]
+
+
+def test_calc_reads_a_filled_template_and_agrees_with_the_table_sample(tmp_path):
+    """The README's first command: the filled template gives the same lines and totals as the CSV sample."""
+    xlsx = ROOT / "workbook_templates" / "examples" / "nichiiki_kankei_sample.xlsx"
+    r = tokkou("calc", xlsx, "-o", tmp_path / "算定結果.xlsx")
+    assert r.returncode == 0, r.stderr
+    from_template = pd.read_excel(tmp_path / "算定結果.xlsx", dtype=object)
+    assert {"sheet", "cell"} <= set(from_template.columns)  # each line says where it came from
+    assert len(from_template) == 18
+    from_csv = engine.evaluate_frame(pd.read_csv(SAMPLE, dtype=str))
+    assert sorted(from_template["measure_amount"].astype(int)) == sorted(from_csv["measure_amount"].astype(int))
+    assert "15,490,000" in r.stdout
