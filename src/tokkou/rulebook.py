@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 RULEBOOK_NAME = "nichiiki_kankei"
 
@@ -147,28 +147,24 @@ class Proration(_Setting):
     mode: Literal["none", "monthly"]
 
 
-class CorrectionBand(_Strict):
-    below: str
-    coefficient: str
+def _decimal_text(v: str) -> str:
+    _decimal(v)
+    return v
 
-    @field_validator("below", "coefficient")
-    @classmethod
-    def _dec(cls, v):
-        _decimal(v)
-        return v
+
+DecimalText = Annotated[str, AfterValidator(_decimal_text)]  # a rate kept as written, checked as a Decimal
+
+
+class CorrectionBand(_Strict):
+    below: DecimalText
+    coefficient: DecimalText
 
 
 class FiscalCorrection(_Setting):
-    default_coefficient: str
-    min_coefficient: str
-    max_coefficient: str
+    default_coefficient: DecimalText
+    min_coefficient: DecimalText
+    max_coefficient: DecimalText
     table: list[CorrectionBand] = []
-
-    @field_validator("default_coefficient", "min_coefficient", "max_coefficient")
-    @classmethod
-    def _dec(cls, v):
-        _decimal(v)
-        return v
 
 
 class CoordinatorIdentity(_Setting):
