@@ -67,6 +67,8 @@ def test_every_annex_example_has_a_stable_id():
     ("rules.yaml", lambda d: d["rules"].append(dict(d["rules"][0])), ["duplicated rule ID", "SCOPE-BODY"]),
     ("interpretations.yaml", lambda d: d["interpretations"]["rounding"].update(unit=7),
      ["interpretations.yaml", "interpretations.rounding.unit", "7"]),
+    ("interpretations.yaml", lambda d: d["interpretations"]["fiscal_correction"].update(max_coefficient="二"),
+     ["interpretations.yaml", "interpretations.fiscal_correction.max_coefficient", "二"]),
     ("categories.yaml", lambda d: d["categories"][0]["items"].append(dict(d["categories"][0]["items"][0])),
      ["duplicated item ID", "C1-01"]),
 ])
