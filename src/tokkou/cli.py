@@ -8,13 +8,15 @@ from pathlib import Path
 
 from . import __version__
 from .rulebook import RulebookError
+from .tabular import InputError
 
 # Faces that add their own subcommands: each module has register(subparsers).
-_FACES: tuple[str, ...] = ("excel", "templates")
+_FACES: tuple[str, ...] = ("excel", "templates", "review")
 
 
-class UsageError(Exception):
-    """Bad arguments or an unusable file: one line for the user."""
+# Bad arguments or an unusable file: one line for the user. One class, defined outside this module,
+# so faces raising it are caught even when this file runs as __main__ (`python -m tokkou.cli`).
+UsageError = InputError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,14 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("中断しました。", file=sys.stderr)
         return 130
-    except (UsageError, RulebookError) as exc:
+    except (InputError, RulebookError) as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - a traceback is never shown to a user
-        from .tabular import InputError
-        if isinstance(exc, InputError):
-            print(f"エラー: {exc}", file=sys.stderr)
-            return 2
         print(f"エラー: 予期しない問題が起きました（{type(exc).__name__}: {str(exc)[:200]}）。"
               "この表示をそのまま開発者にお知らせください。", file=sys.stderr)
         return 3

@@ -266,13 +266,15 @@ def _zero_or_blank(v: Any) -> bool:
     return _blank(v) or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0)
 
 
-def read_lines(path: str | Path, rb: Rulebook | None = None) -> pd.DataFrame:
+def read_lines(path: str | Path, rb: Rulebook | None = None, raw: dict | None = None) -> pd.DataFrame:
     """Engine input lines (SPEC §4.1 keys) of a filled template, inputs as typed.
 
     事業: one line per row with any input. コーディネーター: per person row, one line for the
     報償費等 (item = 配置の種類, 特定財源 deducted there) and one per non-zero cost column
     (飲食費 on the food item's line); a zero or blank amount makes no line. Every line gets the
     団体情報 values. Extra columns: `sheet`, `row`, `cell` (the amount cell) locate the source.
+    `raw`, when given, receives every row read as {(sheet, row): values tuple} and the cover's
+    values as {(SHEET_COVER, key): value}, so a caller needs no second pass over the file.
     """
     from openpyxl import load_workbook
 
@@ -295,11 +297,19 @@ def read_lines(path: str | Path, rb: Rulebook | None = None) -> pd.DataFrame:
                                            values_only=True))
         body_rows += [(None,)] * (len(BODY_FIELDS) - len(body_rows))
         body = {key: body_rows[i][0] if body_rows[i] else None for i, (key, _) in enumerate(BODY_FIELDS)}
+        if raw is not None and SHEET_COVER in wb.sheetnames:
+            cover = list(wb[SHEET_COVER].iter_rows(min_row=COVER_FIRST_ROW, max_row=COVER_FIRST_ROW + len(COVER_FIELDS) - 1,
+                                                   min_col=3, max_col=3, values_only=True))
+            cover += [(None,)] * (len(COVER_FIELDS) - len(cover))
+            for i, (key, _) in enumerate(COVER_FIELDS):
+                raw[(SHEET_COVER, key)] = cover[i][0] if cover[i] else None
         records: list[dict] = []
         inputs = [c for c in LINE_COLUMNS if c.kind == "input"]
         ws = wb[SHEET_LINES]
         for r, row in enumerate(ws.iter_rows(min_row=LINES_FIRST_ROW, max_row=LINES_FIRST_ROW + LINES_COUNT - 1,
                                              max_col=len(LINE_COLUMNS), values_only=True), LINES_FIRST_ROW):
+            if raw is not None:
+                raw[(SHEET_LINES, r)] = row
             vals = {c.key: row[_index(c.letter)] if _index(c.letter) < len(row) else None for c in inputs}
             if all(_blank(v) for v in vals.values()):
                 continue
@@ -309,6 +319,8 @@ def read_lines(path: str | Path, rb: Rulebook | None = None) -> pd.DataFrame:
         cc = lay.coord
         for r, row in enumerate(ws.iter_rows(min_row=COORD_FIRST_ROW, max_row=COORD_FIRST_ROW + COORD_COUNT - 1,
                                              max_col=len(lay.coord_columns), values_only=True), COORD_FIRST_ROW):
+            if raw is not None:
+                raw[(SHEET_COORD, r)] = row
             v = {c.key: row[_index(c.letter)] if _index(c.letter) < len(row) else None
                  for c in lay.coord_columns}
             person = {**body, "category": 4, "person_id": v["person_id"] or coordinator_id(r - COORD_FIRST_ROW),

@@ -874,9 +874,10 @@ def build_workbook(path: Path, variant: str = "native", rb: Rulebook | None = No
     return _Builder(Path(path), variant, rb or rulebook_mod.get(), fill).build()
 
 
-def engine_cached(path: Path, rb: Rulebook) -> dict:
+def engine_cached(path: Path | None, rb: Rulebook, result=None) -> dict:
     """Cached values for a filled workbook's formula cells: the engine's results on read_lines.
 
+    `result`: the engine's output on those lines, when the caller has it already.
     Per sheet row (a coordinator row is several engine lines): amounts summed, statuses merged
     (one status, else エラー if any, else 一部対象), the deciding rule's sentence as 理由.
     """
@@ -884,7 +885,7 @@ def engine_cached(path: Path, rb: Rulebook) -> dict:
     from .normalize import Parsers
     parsers = Parsers(rb)
     ctx = engine.context(rb)
-    res = engine.evaluate_frame(L.read_lines(path, rb), rb)
+    res = result if result is not None else engine.evaluate_frame(L.read_lines(path, rb), rb)
     exclusions = {ctx.reason_text(int(engine.BIT[e]), 0)[0] for e in engine.EXCLUSIONS}
     cached: dict = {}
     for (sheet, row), grp in res.groupby(["sheet", "row"], sort=False):
