@@ -273,8 +273,9 @@ def read_lines(path: str | Path, rb: Rulebook | None = None, raw: dict | None = 
     報償費等 (item = 配置の種類, 特定財源 deducted there) and one per non-zero cost column
     (飲食費 on the food item's line); a zero or blank amount makes no line. Every line gets the
     団体情報 values. Extra columns: `sheet`, `row`, `cell` (the amount cell) locate the source.
-    `raw`, when given, receives every row read as {(sheet, row): values tuple} and the cover's
-    values as {(SHEET_COVER, key): value}, so a caller needs no second pass over the file.
+    `raw`, when given, receives every row read as {(sheet, row): values tuple}, the cover's values
+    as {(SHEET_COVER, key): value}, "sheetnames" and "max_row" (declared used range of 事業 and
+    コーディネーター), so a caller needs no second pass over the file.
     """
     from openpyxl import load_workbook
 
@@ -288,6 +289,10 @@ def read_lines(path: str | Path, rb: Rulebook | None = None, raw: dict | None = 
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
         raise InputError(f"{p}: 読み込めません（{type(exc).__name__}）。") from None
     try:
+        if raw is not None:
+            raw["sheetnames"] = list(wb.sheetnames)
+            # the used range each sheet declares (<dimension>): cheap, and rows past it are never read
+            raw["max_row"] = {s: wb[s].max_row for s in (SHEET_LINES, SHEET_COORD) if s in wb.sheetnames}
         missing = [s for s in (SHEET_BODY, SHEET_LINES, SHEET_COORD) if s not in wb.sheetnames]
         if missing:
             raise InputError(f"{p}: シート「{'」「'.join(missing)}」がありません（様式が違います）。")

@@ -179,29 +179,29 @@ def review_file(path: str | Path, rules: str | None = None) -> FileReview:
 
 
 def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None) -> None:
-    from openpyxl import load_workbook
+    from .tabular import InputError
     lay = L.get(rb)
-    wb = load_workbook(path, read_only=True)
+    raw: dict = {}
     try:
-        names = list(wb.sheetnames)
-        # the used range as the sheet declares it (<dimension>): cheap, and nothing past the template is read
-        used = {s: wb[s].max_row for s in (L.SHEET_LINES, L.SHEET_COORD) if s in names}
-    finally:
-        wb.close()
+        lines = L.read_lines(path, rb, raw=raw)
+    except InputError:
+        if "sheetnames" not in raw:
+            raise
+        lines = None
+    names = raw["sheetnames"]
     missing = [s for s in (L.SHEET_COVER, L.SHEET_BODY, L.SHEET_LINES, L.SHEET_COORD) if s not in names]
     if missing:
         extra = [s for s in names if s not in L.SHEETS]
         hint = f"（様式にないシート: {'・'.join(extra)}。名前を変えていませんか）" if extra else ""
         fr.add("・".join(missing), "", "REVIEW-SHEET", "error", f"シート「{'」「'.join(missing)}」がありません{hint}。")
         return
+    used = raw["max_row"]
     for sheet, last in ((L.SHEET_LINES, L.LINES_FIRST_ROW + L.LINES_COUNT - 1),
                         (L.SHEET_COORD, L.COORD_FIRST_ROW + L.COORD_COUNT - 1)):
         if (used.get(sheet) or 0) > last:
             fr.add(sheet, f"A{last + 1}", "REVIEW-ROWS", "warning",
                    f"様式の範囲（{last}行目まで）の外にも入力があります（使用範囲 {used[sheet]:,} 行）。"
                    f"範囲外は読まずに確認しました。行を追加した場合は様式の行に入れ直してください。", used[sheet], last)
-    raw: dict = {}
-    lines = L.read_lines(path, rb, raw=raw)
     fr.readable = True
     fr.variant = "addin" if "UDF" in str(raw.get((L.SHEET_COVER, "variant")) or "") else "native"  # cover says which
     fr.rulebook_hash = str(raw.get((L.SHEET_COVER, "rulebook_hash")) or "")
