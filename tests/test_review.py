@@ -192,3 +192,9 @@ def test_addin_variant_is_recognised_and_reviewed(tmp_path):
     assert [f for f in fr.findings if f.rule_id == "REVIEW-FORMULA"] == []
     assert engine.STATUS_JA  # the recomputed lines are there
     assert len(fr.lines) == 18
+
+
+def test_openpyxl_parses_with_defusedxml():
+    """The second line of defence behind the DOCTYPE screen: openpyxl uses defusedxml when installed."""
+    import openpyxl.xml
+    assert openpyxl.xml.DEFUSEDXML is True
