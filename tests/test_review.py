@@ -34,6 +34,7 @@ CASES = {
     "pw.xlsx": lambda d: W.password_protected(d / "pw.xlsx"),
     "macro.xlsm": lambda d: W.with_macros(d / "macro.xlsm"),
     "million.xlsx": lambda d: W.million_rows(d / "million.xlsx"),
+    "old.xlsx": lambda d: W.old_rulebook(d / "old.xlsx"),
 }
 
 
@@ -198,3 +199,12 @@ def test_openpyxl_parses_with_defusedxml():
     """The second line of defence behind the DOCTYPE screen: openpyxl uses defusedxml when installed."""
     import openpyxl.xml
     assert openpyxl.xml.DEFUSEDXML is True
+
+
+def test_other_rulebook_and_layout_versions_are_flagged_and_still_reviewed(reviewed):
+    fs = findings(reviewed, "old.xlsx")
+    assert {(f["sheet"], f["cell"], f["rule_id"], f["severity"]) for f in fs} == {
+        ("表紙", L.COVER_CELLS["rulebook_hash"], "REVIEW-RULEBOOK", "警告"),
+        ("表紙", L.COVER_CELLS["layout_version"], "REVIEW-LAYOUT", "警告")}
+    row = next(s for s in reviewed["doc"]["summary"] if s["ファイル"] == "old.xlsx")
+    assert row["措置額合計"] == 15_490_000

@@ -159,3 +159,18 @@ def million_rows(dst: Path) -> Path:
         xml = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:X1048576"/>', xml)
         return xml.replace(b"</sheetData>", b'<row r="1048576"><c r="A1048576"><v>1</v></c></row></sheetData>')
     return rewrite(SAMPLE, dst, {part: fn})
+
+
+def old_rulebook(dst: Path) -> Path:
+    """A template whose cover names another rulebook version (hash) and an unknown layout version."""
+    import re as _re
+    from tokkou import rulebook
+    h = rulebook.get().sha256.encode()
+
+    def strings(x: bytes) -> bytes:
+        return x.replace(h, b"0" * 64)
+
+    def cover(xml: bytes) -> bytes:
+        ref = L.COVER_CELLS["layout_version"].encode()
+        return _re.sub(rb'(<c r="' + ref + rb'"[^>]*>)<v>[^<]*</v>', rb"\g<1><v>99</v>", xml)
+    return rewrite(SAMPLE, dst, {"xl/sharedStrings.xml": strings, sheet_part(L.SHEET_COVER): cover})

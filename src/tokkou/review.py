@@ -208,6 +208,12 @@ def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None
     body_cells = {k: f"{L.BODY_CELLS[k]}" for k, _ in L.BODY_FIELDS}
     fr.body_name = str(lines["body_name"].iloc[0] or "") if len(lines) else ""
     fr.body_code = str(lines["body_code"].iloc[0] or "") if len(lines) else ""
+    version = raw.get((L.SHEET_COVER, "layout_version"))
+    if _plain(version) != L.LAYOUT_VERSION:
+        # only one layout exists so far; another one is read with this layout's cells, so say so
+        fr.add(L.SHEET_COVER, L.COVER_CELLS["layout_version"], "REVIEW-LAYOUT", "warning",
+               "様式のバージョンがこのツールの知らないものです。現在の様式のセル位置で読み取りました。",
+               version, L.LAYOUT_VERSION)
     if fr.rulebook_hash != rb.sha256:
         fr.add(L.SHEET_COVER, L.COVER_CELLS["rulebook_hash"], "REVIEW-RULEBOOK", "warning",
                "別のルールブック版で作られた様式です。現在のルールブックで、その年度に有効な値により確認しました。",
