@@ -35,6 +35,8 @@ CASES = {
     "macro.xlsm": lambda d: W.with_macros(d / "macro.xlsm"),
     "million.xlsx": lambda d: W.million_rows(d / "million.xlsx"),
     "old.xlsx": lambda d: W.old_rulebook(d / "old.xlsx"),
+    "latedtd.xlsx": lambda d: W.late_doctype(d / "latedtd.xlsx"),
+    "xxe.xlsx": lambda d: W.utf16_xxe(d / "xxe.xlsx"),
 }
 
 
@@ -110,6 +112,7 @@ def test_mis_filled_inputs_name_sheet_cell_and_value(reviewed):
 @pytest.mark.parametrize("file, words", [
     ("renamed.xlsx", ["事業", "事業一覧"]), ("missing.xlsx", ["コーディネーター"]), ("notx.xlsx", ["ではありません"]),
     ("trunc.xlsx", [".xlsx"]), ("bomb.xlsx", ["圧縮爆弾"]), ("entity.xlsx", ["エンティティ"]), ("pw.xlsx", ["パスワード"]),
+    ("latedtd.xlsx", ["エンティティ"]), ("xxe.xlsx", ["エンティティ"]),
 ])
 def test_broken_and_hostile_files_give_one_clear_finding(reviewed, file, words):
     fs = findings(reviewed, file)
@@ -208,3 +211,20 @@ def test_other_rulebook_and_layout_versions_are_flagged_and_still_reviewed(revie
         ("表紙", L.COVER_CELLS["layout_version"], "REVIEW-LAYOUT", "警告")}
     row = next(s for s in reviewed["doc"]["summary"] if s["ファイル"] == "old.xlsx")
     assert row["措置額合計"] == 15_490_000
+
+
+def test_a_file_past_the_time_limit_is_one_finding():
+    from tokkou.review import review_file
+    fr = review_file(W.SAMPLE, time_limit=0.001)
+    assert [f.rule_id for f in fr.findings] == ["REVIEW-FILE"] and "秒以内" in fr.findings[0].message
+    assert review_file(W.SAMPLE).findings == []  # and the alarm is gone afterwards
+
+
+def test_fifo_named_on_the_command_line_does_not_hang(tmp_path):
+    fifo = tmp_path / "pipe.xlsx"
+    os.mkfifo(fifo)
+    r = subprocess.run([sys.executable, "-m", "tokkou.cli", "review", str(fifo), "-o", str(tmp_path / "r.xlsx"),
+                        "--json", str(tmp_path / "r.json"), "--quiet"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert "通常のファイルではありません" in doc["findings"][0]["message"]

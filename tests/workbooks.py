@@ -174,3 +174,19 @@ def old_rulebook(dst: Path) -> Path:
         ref = L.COVER_CELLS["layout_version"].encode()
         return _re.sub(rb'(<c r="' + ref + rb'"[^>]*>)<v>[^<]*</v>', rb"\g<1><v>99</v>", xml)
     return rewrite(SAMPLE, dst, {"xl/sharedStrings.xml": strings, sheet_part(L.SHEET_COVER): cover})
+
+
+def late_doctype(dst: Path) -> Path:
+    """The DTD behind a 70 KB comment, past the byte screen's window: defusedxml must refuse it."""
+    part = sheet_part(L.SHEET_LINES)
+    dtd = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    return rewrite(SAMPLE, dst, {part: lambda x: re.sub(rb"^(<\?xml[^>]*\?>)", lambda m: m.group(1) + b"<!--" + b"x" * 70000 + b"-->" + dtd, x)})
+
+
+def utf16_xxe(dst: Path) -> Path:
+    """sharedStrings.xml re-encoded as UTF-16 with an external entity."""
+    def fn(x: bytes) -> bytes:
+        body = re.sub(rb"^<\?xml[^>]*\?>", b"", x).decode("utf-8")
+        doc = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE sst [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' + body
+        return doc.replace(">202142<", ">&xxe;<", 1).encode("utf-16")
+    return rewrite(SAMPLE, dst, {"xl/sharedStrings.xml": fn})

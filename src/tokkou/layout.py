@@ -287,6 +287,8 @@ def read_lines(path: str | Path, rb: Rulebook | None = None, raw: dict | None = 
     try:
         wb = load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
+        if xml_forbidden(exc):  # defusedxml refused a DTD, entity or external reference
+            raise InputError(f"{p}: XML に DTD・エンティティ宣言または外部参照があります（XML 爆弾・外部参照の可能性）。開きません。") from None
         raise InputError(f"{p}: 読み込めません（{type(exc).__name__}）。") from None
     try:
         if raw is not None:
@@ -349,6 +351,16 @@ def read_lines(path: str | Path, rb: Rulebook | None = None, raw: dict | None = 
             "national_subsidy", "cash_benefit", "new_construction", "pref_grant", "person_id", "person_name",
             "employment", "other_measure", "study_coordinator", "in_strategy_plan", "months_served", "food_amount"]
     return pd.DataFrame(records, columns=keys, dtype=object)
+
+
+def xml_forbidden(exc: BaseException | None) -> bool:
+    """Whether defusedxml refused the XML (openpyxl wraps its error in a ValueError)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if "Forbidden" in type(exc).__name__:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _index(letter: str) -> int:

@@ -27,7 +27,11 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_RATIO = 100  # a member that inflates more than this (and past 1 MB) is a zip bomb
 MAX_MEMBERS = 5000
+MAX_PART_BYTES = 40 * 1024 * 1024  # one sheet's XML; the template's largest is a few MB
+FILE_SECONDS = 60.0  # per file; a file past it is one finding and the batch goes on
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# DTD declarations in the XML encodings a workbook part may use (defusedxml refuses the rest later)
+_DTD_MARKS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY") for enc in ("utf-8", "utf-16-le", "utf-16-be"))
 SEVERITY_JA = {"error": "エラー", "warning": "警告", "info": "情報"}
 
 
@@ -104,6 +108,8 @@ def screen(path: Path, fr: FileReview) -> bool:
             for i in infos:
                 if i.file_size > 1024 * 1024 and i.file_size > MAX_RATIO * max(i.compress_size, 1):
                     return stop(f"部品「{i.filename}」の圧縮率が異常です（{i.file_size:,} バイトに展開）。圧縮爆弾の可能性があるため開きません。")
+                if i.file_size > MAX_PART_BYTES:
+                    return stop(f"部品「{i.filename}」が大きすぎます（{i.file_size:,} バイト）。様式の範囲外に大量の行や書式がないか確認してください。")
             names = {i.filename for i in infos}
             if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
                 return stop("Excel ブック（.xlsx）の構成になっていません。")
@@ -111,14 +117,11 @@ def screen(path: Path, fr: FileReview) -> bool:
                 if i.filename.endswith((".xml", ".rels", ".vml")):
                     with zf.open(i) as member:
                         prolog = member.read(65536)
-                    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+                    if any(mark in prolog for mark in _DTD_MARKS):
                         return stop(f"部品「{i.filename}」に DOCTYPE/ENTITY 宣言があります（XML エンティティ爆弾の可能性）。開きません。")
             if any(n.lower().endswith("vbaproject.bin") for n in names) or path.suffix.lower() == ".xlsm":
                 fr.add("", "", "REVIEW-FILE", "warning",
                        "マクロを含むブックです。マクロは実行せず、入力値だけを確認しました。配布した様式（.xlsx）での提出を求めてください。")
-            bad = zf.testzip()
-            if bad:
-                return stop(f"部品「{bad}」が壊れています（CRC 不一致）。")
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
         return stop(f"ブックが壊れています（{type(exc).__name__}）。")
     return True
@@ -165,17 +168,68 @@ def _read_formulas(path: Path, lay) -> dict[tuple[str, int, str], str]:
 
 # ---- one workbook ---------------------------------------------------------------------------------
 
-def review_file(path: str | Path, rules: str | None = None) -> FileReview:
-    """Every finding for one returned workbook; never raises for a bad file."""
+class _TimeUp(BaseException):
+    """BaseException: libraries that wrap every Exception (openpyxl does) must not swallow it."""
+
+
+_ARMED = [False]
+
+
+def _alarm(signum, frame):
+    if _ARMED[0]:
+        _ARMED[0] = False
+        raise _TimeUp
+
+
+def review_file(path: str | Path, rules: str | None = None, time_limit: float = FILE_SECONDS) -> FileReview:
+    """Every finding for one returned workbook; never raises for a bad file, never runs past time_limit."""
+    import signal
+    from .tabular import InputError
     path = Path(path)
     fr = FileReview(file=str(path))
+    if not path.is_file():  # a FIFO or a device named on the command line would never end
+        fr.add("", "", "REVIEW-FILE", "error", "通常のファイルではありません（フォルダ・デバイス・パイプなど）。")
+        return fr
+    timed = hasattr(signal, "setitimer") and _in_main_thread()
+    if timed:
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        _ARMED[0] = True
+        signal.setitimer(signal.ITIMER_REAL, time_limit)
     try:
-        fr.sha256 = hashlib.sha256(path.read_bytes()).hexdigest() if path.stat().st_size <= MAX_FILE_BYTES else ""
+        if path.stat().st_size <= MAX_FILE_BYTES:
+            fr.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         if screen(path, fr):
             _review_workbook(path, fr, rulebook_mod.get(rules), rules)
+        _ARMED[0] = False  # from here on a late alarm is ignored
+    except _TimeUp:
+        _ARMED[0] = False
+        fr.readable, fr.lines = False, None
+        fr.add("", "", "REVIEW-FILE", "error",
+               f"{time_limit:.0f} 秒以内に確認できませんでした（様式の範囲外に大量の行や書式がある可能性）。このファイルは確認していません。")
+    except InputError as exc:
+        _ARMED[0] = False
+        fr.readable, fr.lines = False, None
+        fr.add("", "", "REVIEW-FILE", "error", str(exc).replace(f"{path}: ", ""))
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-        fr.add("", "", "REVIEW-FILE", "error", f"このファイルは確認できませんでした（{type(exc).__name__}: {str(exc)[:120]}）。")
+        _ARMED[0] = False
+        fr.readable, fr.lines = False, None
+        if L.xml_forbidden(exc):  # defusedxml, behind the screen: DTD, entity, external reference
+            fr.add("", "", "REVIEW-FILE", "error",
+                   "XML に DTD・エンティティ宣言または外部参照があります（XML 爆弾・外部参照の可能性）。開きません。")
+        else:
+            fr.add("", "", "REVIEW-FILE", "error",
+                   f"このファイルは確認できませんでした（{type(exc).__name__}: {str(exc)[:120]}）。")
+    finally:
+        _ARMED[0] = False
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
     return fr
+
+
+def _in_main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
 
 
 def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None) -> None:
