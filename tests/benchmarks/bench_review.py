@@ -86,7 +86,10 @@ def main() -> None:
               f"(target ≤ 2x)")
         print(f"files {len(reviews):,}, lines {len(tables['lines']):,}, findings {len(f):,} "
               f"(files with findings: {f['file'].nunique() if len(f) else 0})")
-        print(f"peak RSS: this process {own:.0f} MB, largest worker {kids:.0f} MB (target < 1 GB)")
+        print(f"peak RSS: this process {own:.0f} MB, largest worker {kids:.0f} MB; with {args.jobs} workers at once "
+              f"at most {own + args.jobs * kids:.0f} MB in all (target < 1 GB)")
+        if args.jobs > 1:
+            print(f"note: the floor runs on 1 process, the review on {args.jobs}; run --jobs 1 for the like-for-like ratio")
 
 
 if __name__ == "__main__":
