@@ -55,7 +55,10 @@ def test_body_code_number_cell_keeps_leading_zero_and_check_digit_is_checked():
     assert parse_body_code("０１１００２") == ("011002", None)
     assert parse_body_code("011003")[0] is None
     assert "011002" in parse_body_code("011003")[1]
-    assert parse_body_code("01100")[0] is None
+    # five digits: a zero-stripped code from an Excel CSV, or a code without its check digit
+    assert parse_body_code("11002") == ("011002", None)   # 札幌市, leading zero lost
+    assert parse_body_code("20214") == ("202142", None)   # 茅野市, check digit omitted
+    assert parse_body_code("99999")[0] is None
 
 
 @pytest.mark.parametrize("header, key", [("事業費", "cost"), ("cost", "cost"), ("COST", "cost"), ("事業費（円）", "cost"),

@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import rulebook as rulebook_mod
 from .normalize import (BY_KEY, INPUT_COLUMNS, OUTPUT_COLUMNS, Parsers, absent, body_type_from_code, header_key,
-                        is_blank, parse_column)
+                        is_blank, parse_column, reference_bodies)
 from .rulebook import Rulebook
 
 # Every (rule, message variant) a result can show, in the order reasons are written.
@@ -99,7 +99,7 @@ class _Context:
         self.item_flag = {f: np.array([getattr(i, f) for _, i in items] + [False])
                           for f in ("digital_bond", "facility", "study", "food_excluded")}
         self.rate_kind = {c.id: c.rate_kind for c in m.categories}
-        self.reference = _reference_types()
+        self.reference = reference_bodies()
         missing = [f"{rid}.messages.{v}" for rid, v in EVENTS + RULE_ERRORS
                    if rid not in rb.rule_ids or v not in rb.rule(rid).messages]
         if missing:
@@ -142,20 +142,6 @@ def line_exclusions(rb: Rulebook) -> list[tuple[str, Any]]:
 
 def _fmt_param(v) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
-
-
-_REFERENCE: dict[str, str] | None = None
-
-
-def _reference_types() -> dict[str, str]:
-    """Code → body type of the 1,788 bodies shipped with the package."""
-    global _REFERENCE
-    if _REFERENCE is None:
-        from importlib.resources import files
-        import csv
-        with files("tokkou").joinpath("data/local_government_codes.csv").open(encoding="utf-8") as fh:
-            _REFERENCE = {r["code"]: r["body_type"] for r in csv.DictReader(fh)}
-    return _REFERENCE
 
 
 _CONTEXTS: dict[str, _Context] = {}

@@ -241,6 +241,15 @@ def check_digit(code5: str) -> int:
     return (11 - total % 11) % 10
 
 
+@lru_cache(maxsize=1)
+def reference_bodies() -> dict[str, str]:
+    """Code → body type of the 1,788 bodies shipped with the package (data/README.md)."""
+    import csv
+    from importlib.resources import files
+    with files("tokkou").joinpath("data/local_government_codes.csv").open(encoding="utf-8") as fh:
+        return {r["code"]: r["body_type"] for r in csv.DictReader(fh)}
+
+
 def parse_body_code(v: Any) -> tuple[str | None, str | None]:
     if isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool):
         if isinstance(v, (float, np.floating)) and not float(v).is_integer():
@@ -248,6 +257,14 @@ def parse_body_code(v: Any) -> tuple[str | None, str | None]:
         s = f"{int(v):06d}"  # a number cell loses the leading 0 of 01xxxx
     else:
         s = _fold(str(v))
+    if re.fullmatch(r"\d{5}", s):
+        # five digits: a CSV saved by Excel drops the leading 0 of 01xxxx–09xxxx, and some systems
+        # use the code without its check digit. Take whichever is a known body, when only one is.
+        known = reference_bodies()
+        fits = [c for c in ("0" + s, s + str(check_digit(s))) if c in known and check_digit(c[:5]) == int(c[5])]
+        if len(fits) == 1:
+            return fits[0], None
+        return None, "団体コードは6桁の数字（検査数字付き）で入力してください"
     if not re.fullmatch(r"\d{6}", s):
         return None, "団体コードは6桁の数字（検査数字付き）で入力してください"
     if check_digit(s[:5]) != int(s[5]):
