@@ -155,7 +155,7 @@ def context(rb: Rulebook | None = None) -> _Context:
     return ctx
 
 
-def _frac_arrays(parsed, fill: Decimal, scale_values=None):
+def _frac_arrays(parsed, fill: Decimal):
     """Numerator/denominator int64 arrays of a Decimal column (per distinct value)."""
     num = parsed.map(lambda d: d.as_integer_ratio()[0], fill.as_integer_ratio()[0], np.int64)
     den = parsed.map(lambda d: d.as_integer_ratio()[1], fill.as_integer_ratio()[1], np.int64)
@@ -533,10 +533,9 @@ def _coordinators(ctx, coord, counted, err, gid, emp, months, months_given, fy, 
 
 # ---- faces of the core ---------------------------------------------------------------------
 
-def frame_columns(df: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Map a DataFrame's headers (keys or Japanese aliases) to input keys."""
+def frame_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A DataFrame's input columns by key (headers may be keys or Japanese aliases)."""
     cols: dict[str, np.ndarray] = {}
-    mapping: dict[str, str] = {}
     for name in df.columns:
         key = header_key(name)
         if key not in BY_KEY:
@@ -549,14 +548,13 @@ def frame_columns(df: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, st
             first[blank] = arr[blank]
             arr = first
         cols[key] = arr
-        mapping[name] = key
-    return cols, mapping
+    return cols
 
 
 def evaluate_frame(df: pd.DataFrame, rb: Rulebook | None = None,
                    defaults: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Batch path: the input frame with the result columns (English keys) appended."""
-    cols, mapping = frame_columns(df)
+    cols = frame_columns(df)
     out = evaluate_columns(cols, len(df), rb, defaults)
     result = df.copy()
     output_names = {k for k, _ in OUTPUT_COLUMNS}
