@@ -48,6 +48,7 @@ EVENTS: tuple[tuple[str, str], ...] = (
     ("RATE-GENERAL", "applied"),
     ("INTERP-FISCAL-CORRECTION", "applied"),
     ("INTERP-FISCAL-CORRECTION", "not_applied"),
+    ("INTERP-FISCAL-CORRECTION", "index_ignored"),
     ("COORD-COSTS", "applied"),
     ("INTERP-COORD-RATE", "applied"),
     ("CAP-COORD-DEDICATED", "within"),
@@ -362,6 +363,9 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     corrected = np.array([coef_values[c] != default_coef for _, c in uniq] + [False])[codes]
     mark(g_count & (corrected | (default_coef != 1)), ("INTERP-FISCAL-CORRECTION", "applied"))
     mark(g_count & ~(corrected | (default_coef != 1)), ("INTERP-FISCAL-CORRECTION", "not_applied"))
+    if not fc.table:
+        mark(g_count & P["fiscal_index"].given & ~P["fiscal_correction"].given,
+             ("INTERP-FISCAL-CORRECTION", "index_ignored"))
 
     if coord.any():
         _coordinators(ctx, coord, counted, err, gid, emp, months, months_given, fy, bucket, eligible,
