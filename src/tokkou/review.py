@@ -433,7 +433,7 @@ def report_tables(reviews: list[FileReview], rb: Rulebook) -> dict[str, pd.DataF
     frames, rows = [], []
     for fr in reviews:
         row = {"ファイル": Path(fr.file).name, "団体名": fr.body_name, "団体コード": fr.body_code,
-               "SHA-256": fr.sha256, "読込": "可" if fr.readable else "不可",
+               "読込": "可" if fr.readable else "不可",
                "指摘（エラー）": sum(f.severity == "error" for f in fr.findings),
                "指摘（警告）": sum(f.severity == "warning" for f in fr.findings)}
         lines = fr.lines if fr.lines is not None else pd.DataFrame()
@@ -444,6 +444,7 @@ def report_tables(reviews: list[FileReview], rb: Rulebook) -> dict[str, pd.DataF
             sel = lines.loc[cat_ids == cid, "measure_amount"] if len(lines) else pd.Series(dtype=object)
             row[f"措置額{label}"] = int(pd.to_numeric(sel, errors="coerce").fillna(0).sum())
         row["措置額合計"] = sum(row[f"措置額{label}"] for label in cats.values())
+        row["SHA-256"] = fr.sha256  # last: long, and only for proving which bytes were judged
         rows.append(row)
         if len(lines):
             part = lines.copy()
@@ -465,6 +466,10 @@ def identity(rb: Rulebook) -> dict[str, str]:
             "time": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")}
 
 
+IDENTITY_JA = {"tool": "作成ツール", "rulebook": "ルールブック", "rulebook_sha256": "ルールブックのハッシュ（SHA-256）",
+               "time": "実行日時"}
+
+
 def write_xlsx(tables: dict[str, pd.DataFrame], ident: dict[str, str], out: Path) -> None:
     import os
     import tempfile
@@ -483,10 +488,14 @@ def write_xlsx(tables: dict[str, pd.DataFrame], ident: dict[str, str], out: Path
             start = 0
             if key == "summary":
                 for i, (k, v) in enumerate(ident.items()):
-                    ws.write_string(i, 0, k, head)
+                    ws.write_string(i, 0, IDENTITY_JA.get(k, k), head)
                     ws.write_string(i, 1, str(v))
                 start = len(ident) + 1
             _write_frame(ws, df, start, head, yen)
+            ws.set_landscape()
+            ws.set_paper(9)  # A4
+            ws.fit_to_pages(1, 0)
+            ws.repeat_rows(start)
         ws = wb.add_worksheet("区分別")
         _write_frame(ws, tables["categories"], 0, head, yen)
         chart = wb.add_chart({"type": "column"})
@@ -507,7 +516,8 @@ def _write_frame(ws, df: pd.DataFrame, start: int, head, yen) -> None:
     for j, c in enumerate(cols):
         ws.write_string(start, j, str(c), head)
         money = c in ("eligible_cost", "measure_amount", "cost") or str(c).startswith("措置額")
-        ws.set_column(j, j, 40 if c in ("reasons", "message") else 14, yen if money else None)
+        width = 60 if c in ("reasons", "message") else 30 if c in ("ファイル", "SHA-256", "found", "expected") else 14
+        ws.set_column(j, j, width, yen if money else None)
     for i, row in enumerate(df.itertuples(index=False), start=start + 1):
         for j, v in enumerate(row):
             v = _plain(v)
