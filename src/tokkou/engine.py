@@ -101,6 +101,7 @@ class _Context:
                           for f in ("digital_bond", "facility", "study", "food_excluded")}
         self.rate_kind = {c.id: c.rate_kind for c in m.categories}
         self.reference = reference_bodies()
+        self.line_exclusions = line_exclusions(rb)
         missing = [f"{rid}.messages.{v}" for rid, v in EVENTS + RULE_ERRORS
                    if rid not in rb.rule_ids or v not in rb.rule(rid).messages]
         if missing:
@@ -266,14 +267,14 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
 
     mark(fy < rb.model.valid_from, ("SCOPE-FY", "excluded"))
     mark((btype >= 0) & ~ctx.body_eligible[btype], ("SCOPE-BODY", "excluded"))
-    for rid, cond in line_exclusions(rb):
+    for rid, cond in ctx.line_exclusions:
         hit = np.ones(n, dtype=bool)
         if cond.flag:
             hit &= flag[cond.flag]
         if cond.main_purpose:
             hit &= purpose == ctx.purpose[cond.main_purpose]
         if cond.categories:
-            hit &= np.isin(cat, cond.categories)
+            hit &= np.logical_or.reduce([cat == c for c in cond.categories])
         mark(hit, (rid, "excluded"))
 
     # --- category ④: one person across lines ---------------------------------------------

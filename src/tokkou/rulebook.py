@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -302,15 +302,16 @@ class Rulebook:
     def short_hash(self) -> str:
         return self.sha256[:12]
 
+    @cached_property
+    def _rules(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.model.rules}
+
     def rule(self, rule_id: str) -> Rule:
-        for r in self.model.rules:
-            if r.id == rule_id:
-                return r
-        raise KeyError(rule_id)
+        return self._rules[rule_id]
 
     @property
     def rule_ids(self) -> list[str]:
-        return [r.id for r in self.model.rules]
+        return list(self._rules)
 
     def param(self, name: str, fiscal_year: int) -> int | Decimal:
         """The value in force for `fiscal_year` (latest entry with from <= year)."""
