@@ -426,6 +426,23 @@ class _Builder:
         return self.fill.cached.get((sheet, r, key), default)
 
     # ---- 事業 ---------------------------------------------------------------------------------
+    def _write_rows(self, ws, sheet: str, cols, first: int, n: int, fills: list, formula, write_fixed):
+        """The n rows of a line sheet: fixed numbering, input cells (filled or blank), formulas with caches."""
+        C = {c.key: c.letter for c in cols}
+        for i in range(n):
+            r = first + i
+            row_fill = fills[i] if i < len(fills) else {}
+            for c in cols:
+                col = L._index(c.letter)
+                if c.kind == "fixed":
+                    write_fixed(r - 1, col, i)
+                elif c.kind == "input":
+                    self._write_input(ws, r - 1, c, row_fill.get(c.key))
+                else:
+                    ws.write_formula(r - 1, col, formula(c.key, r, C),
+                                     self.fmt(c.fmt if c.fmt != "text" else "General", text_wrap=c.key == "reasons"),
+                                     self._cached(sheet, r, c.key))
+
     def lines_sheet(self):
         ws = self.ws[L.SHEET_LINES]
         cols = L.LINE_COLUMNS
@@ -435,20 +452,8 @@ class _Builder:
         first, n = L.LINES_FIRST_ROW, L.LINES_COUNT
         last = first + n - 1
         C = {c.key: c.letter for c in cols}
-        for i in range(n):
-            r = first + i
-            row_fill = self.fill.lines[i] if i < len(self.fill.lines) else {}
-            for c in cols:
-                col = L._index(c.letter)
-                if c.kind == "fixed":
-                    ws.write_number(r - 1, col, i + 1, self.fmt("int"))
-                elif c.kind == "input":
-                    self._write_input(ws, r - 1, c, row_fill.get(c.key))
-                else:
-                    formula = self.line_formula(c.key, r, C)
-                    ws.write_formula(r - 1, col, formula, self.fmt(c.fmt if c.fmt != "text" else "General",
-                                                                    text_wrap=c.key == "reasons"),
-                                     self._cached(L.SHEET_LINES, r, c.key))
+        self._write_rows(ws, L.SHEET_LINES, cols, first, n, self.fill.lines, self.line_formula,
+                         lambda r, col, i: ws.write_number(r, col, i + 1, self.fmt("int")))
         rng = lambda key: f"{C[key]}{first}:{C[key]}{last}"  # noqa: E731
         self._list_dv(ws, rng("category"), "=TK_CAT_LINES")
         self._list_dv(ws, rng("item"),
@@ -562,20 +567,9 @@ class _Builder:
         first, n = L.COORD_FIRST_ROW, L.COORD_COUNT
         last = first + n - 1
         C = {c.key: c.letter for c in cols}
-        for i in range(n):
-            r = first + i
-            row_fill = self.fill.coordinators[i] if i < len(self.fill.coordinators) else {}
-            for c in cols:
-                col = L._index(c.letter)
-                if c.kind == "fixed":
-                    ws.write_string(r - 1, col, L.coordinator_id(i), self.fmt("text"))
-                elif c.kind == "input":
-                    self._write_input(ws, r - 1, c, row_fill.get(c.key))
-                else:
-                    formula = (self.native_coord if self.variant == "native" else self.addin_coord)(c.key, r, C)
-                    ws.write_formula(r - 1, col, formula, self.fmt(c.fmt if c.fmt != "text" else "General",
-                                                                    text_wrap=c.key == "reasons"),
-                                     self._cached(L.SHEET_COORD, r, c.key))
+        self._write_rows(ws, L.SHEET_COORD, cols, first, n, self.fill.coordinators,
+                         self.native_coord if self.variant == "native" else self.addin_coord,
+                         lambda r, col, i: ws.write_string(r, col, L.coordinator_id(i), self.fmt("text")))
         rng = lambda key: f"{C[key]}{first}:{C[key]}{last}"  # noqa: E731
         ws.data_validation(rng("person_name"), {"validate": "length", "criteria": "<=", "value": 100,
                                                 "error_message": "100文字以内で入力してください。"})
