@@ -22,6 +22,7 @@ import pandas as pd
 from . import __version__, engine, layout as L, rulebook as rulebook_mod
 from .normalize import BY_KEY
 from .rulebook import Rulebook
+from .tabular import atomic_write
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
@@ -139,11 +140,6 @@ def expected_formulas(variant: str, rb_path: str) -> dict[tuple[str, int, str], 
     with tempfile.TemporaryDirectory() as tmp:
         path = templates.build_workbook(Path(tmp) / f"{variant}.xlsx", variant, rb)
         return _read_formulas(path, L.get(rb))
-
-
-def _calc_columns(lay) -> dict[str, list]:
-    return {L.SHEET_LINES: [c for c in L.LINE_COLUMNS if c.kind in ("calc", "helper")],
-            L.SHEET_COORD: [c for c in lay.coord_columns if c.kind in ("calc", "helper")]}
 
 
 def _read_formulas(path: Path, lay) -> dict[tuple[str, int, str], str]:
@@ -471,14 +467,10 @@ IDENTITY_JA = {"tool": "作成ツール", "rulebook": "ルールブック", "rul
 
 
 def write_xlsx(tables: dict[str, pd.DataFrame], ident: dict[str, str], out: Path) -> None:
-    import os
-    import tempfile
-
     import xlsxwriter
-    fd, tmp = tempfile.mkstemp(prefix=".tokkou-", suffix=".xlsx", dir=out.parent)
-    os.close(fd)
-    try:
-        wb = xlsxwriter.Workbook(tmp, {"strings_to_formulas": False, "strings_to_urls": False,
+
+    def write(tmp: Path) -> None:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                        "strings_to_numbers": False, "nan_inf_to_errors": True})
         head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
         yen = wb.add_format({"num_format": "#,##0"})
@@ -505,10 +497,7 @@ def write_xlsx(tables: dict[str, pd.DataFrame], ident: dict[str, str], out: Path
         chart.set_legend({"none": True})
         ws.insert_chart("D2", chart)
         wb.close()
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(out, write)
 
 
 def _write_frame(ws, df: pd.DataFrame, start: int, head, yen) -> None:
@@ -536,16 +525,11 @@ def _write_frame(ws, df: pd.DataFrame, start: int, head, yen) -> None:
 
 def write_json(tables: dict[str, pd.DataFrame], ident: dict[str, str], out: Path) -> None:
     import json
-    import os
-    import tempfile
 
     def records(df):
         return [{k: _jsonable(v) for k, v in r.items()} for r in df.to_dict("records")]
     doc = {"run": ident, **{k: records(v) for k, v in tables.items()}}
-    fd, tmp = tempfile.mkstemp(prefix=".tokkou-", suffix=".json", dir=out.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, ensure_ascii=False, indent=1)
-    os.replace(tmp, out)
+    atomic_write(out, lambda tmp: tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8"))
 
 
 def _jsonable(v):

@@ -142,21 +142,30 @@ def write_table(df: pd.DataFrame, out: str | Path, inputs: list[Path] = ()) -> N
             raise InputError(f"{out}: 入力ファイルと同じです。別の出力先を指定してください。")
     if not out.parent.exists():
         raise InputError(f"{out.parent}: 出力先のフォルダがありません。")
-    fd, tmp = tempfile.mkstemp(prefix=".tokkou-", suffix=suffix, dir=out.parent)
-    os.close(fd)
-    try:
+    def write(tmp: Path) -> None:
         if suffix == ".csv":
             safe = df.apply(lambda c: c.map(_escape_cell)) if len(df) else df
             safe.to_csv(tmp, index=False, encoding="utf-8-sig")
         elif suffix == ".xlsx":
-            _write_xlsx(df, tmp)
+            _write_xlsx(df, str(tmp))
         else:
-            Path(tmp).write_text(df.to_json(orient="records", force_ascii=False, indent=1, default_handler=str),
-                                 encoding="utf-8")
-        os.replace(tmp, out)
+            tmp.write_text(df.to_json(orient="records", force_ascii=False, indent=1, default_handler=str),
+                           encoding="utf-8")
+    atomic_write(out, write)
+
+
+def atomic_write(target: Path, write) -> Path:
+    """write(tmp) to a temporary file beside target, then replace target in one step (or leave it as it was)."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=".tokkou-", suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return target
 
 
 def _write_xlsx(df: pd.DataFrame, path: str) -> None:

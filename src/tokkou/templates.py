@@ -17,6 +17,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import __version__, engine, layout as L
+from .tabular import atomic_write
 from . import rulebook as rulebook_mod
 from .rulebook import Rulebook
 
@@ -925,7 +926,7 @@ def build_all(out_dir: Path, rb: Rulebook | None = None) -> list[Path]:
     (out_dir / "examples").mkdir(parents=True, exist_ok=True)
     written = []
     for variant in L.VARIANTS:
-        written.append(_atomic(out_dir / L.file_name(variant), lambda p, v=variant: build_workbook(p, v, rb)))
+        written.append(atomic_write(out_dir / L.file_name(variant), lambda p, v=variant: build_workbook(p, v, rb)))
     fill = sample_fill(rb)
 
     def sample(p: Path):
@@ -934,7 +935,7 @@ def build_all(out_dir: Path, rb: Rulebook | None = None) -> list[Path]:
         fill.cached.update(summary_cached(fill.cached, rb))
         build_workbook(p, "native", rb, fill)
 
-    written.append(_atomic(out_dir / "examples" / L.SAMPLE_NAME, sample))
+    written.append(atomic_write(out_dir / "examples" / L.SAMPLE_NAME, sample))
     return written
 
 
@@ -964,18 +965,6 @@ def summary_cached(cached: dict, rb: Rulebook) -> dict:
     for k, v in totals.items():
         out[(L.SHEET_SUMMARY, first + 5, k)] = v
     return out
-
-
-def _atomic(target: Path, write) -> Path:
-    import os
-    tmp = target.with_name(f".{target.stem}.tmp{target.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
 
 
 def sample_fill(rb: Rulebook) -> Fill:
