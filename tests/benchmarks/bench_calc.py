@@ -1,0 +1,60 @@
+"""Whole-process calc benchmark (run by hand): python tests/benchmarks/bench_calc.py [--lines N] [--repeat K]
+
+Writes N generated expense lines (300,000 by default; real local governments, every category, the
+exclusion and routing rules, ④ persons with both employment forms, messy office-style values) to a
+CSV, then times in separate processes, best of K:
+- the floor: `pandas.read_csv(dtype=str)` + `to_csv` of the same file, nothing else;
+- `tokkou calc IN.csv -o OUT.csv --quiet`.
+Prints both times, the calc process's peak RSS and, last, the ratio calc / floor.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from gen_lines import write_csv  # noqa: E402
+
+FLOOR = ("import sys, pandas as pd; "
+         "pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False).to_csv(sys.argv[2], index=False)")
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of one child process; the child must succeed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    dt = time.perf_counter() - t
+    if r.returncode != 0:
+        sys.exit(f"failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    # RUSAGE_CHILDREN holds the largest child so far: only meaningful when it grew
+    return dt, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines", type=int, default=300_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "lines.csv"
+        write_csv(src, a.lines)
+        print(f"input: {a.lines:,} lines, {src.stat().st_size / 1e6:.1f} MB")
+        floor = min(timed([sys.executable, "-c", FLOOR, str(src), str(Path(d) / "floor.csv")])[0]
+                    for _ in range(a.repeat))
+        runs = [timed([sys.executable, "-m", "tokkou.cli", "calc", str(src), "-o", str(Path(d) / "out.csv"),
+                       "--quiet"]) for _ in range(a.repeat)]
+        calc = min(t for t, _ in runs)
+        rss = max(m for _, m in runs)
+        print(f"floor (pandas read_csv dtype=str + to_csv, whole process): {floor:.2f} s")
+        print(f"tokkou calc (whole process): {calc:.2f} s, peak RSS {rss:.0f} MB")
+        print(f"ratio calc / floor: {calc / floor:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
