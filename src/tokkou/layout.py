@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import rulebook as rulebook_mod
+from . import columns, rulebook as rulebook_mod
 from .rulebook import Rulebook
 
 LAYOUT_VERSION = 1  # bump when a cell moves; the cover records it
@@ -53,13 +53,8 @@ COVER_CELLS = {key: f"C{COVER_FIRST_ROW + i}" for i, (key, _) in enumerate(COVER
 
 # ---- 団体情報: label in column B, input in column C ------------------------------------------
 BODY_FIRST_ROW = 4
-BODY_FIELDS: tuple[tuple[str, str], ...] = (
-    ("body_name", "団体名"),
-    ("body_code", "団体コード"),
-    ("body_type", "団体区分"),
-    ("fiscal_year", "年度"),
-    ("fiscal_correction", "財政力補正係数"),
-)
+BODY_FIELDS: tuple[tuple[str, str], ...] = tuple(
+    (k, columns.ALL[k].ja) for k in ("body_name", "body_code", "body_type", "fiscal_year", "fiscal_correction"))
 BODY_CELLS = {key: f"C{BODY_FIRST_ROW + i}" for i, (key, _) in enumerate(BODY_FIELDS)}
 # Calculated cells below the inputs (locked): checks the lines' formulas read.
 BODY_CALC_FIRST_ROW = BODY_FIRST_ROW + len(BODY_FIELDS) + 2
@@ -107,6 +102,12 @@ def _cols(specs) -> tuple[Col, ...]:
     return tuple(Col(_letter(i), *spec) for i, spec in enumerate(specs))
 
 
+def _reg(key: str, width: float, kind: str | None = None) -> tuple:
+    """A column spec from the registry (tokkou.columns): header and format declared there."""
+    c = columns.ALL[key]
+    return (key, c.header, kind or ("calc" if c.role == "output" else "input"), width, None, c.fmt)
+
+
 # ---- 事業 (categories ①②③⑤) -------------------------------------------------------------
 LINES_HEADER_ROW = 4
 LINES_FIRST_ROW = 5
@@ -114,24 +115,24 @@ LINES_COUNT = 300
 LINES_CATEGORIES = (1, 2, 3, 5)
 LINE_COLUMNS: tuple[Col, ...] = _cols((
     ("line_no", "No.", "fixed", 5, None, "int"),
-    ("category", "区分", "input", 16),
-    ("item", "経費項目", "input", 36),
+    _reg("category", 16),
+    _reg("item", 36),
     ("project_name", "事業名", "input", 28),
-    ("cost", "事業費（円）", "input", 14, None, "yen"),
-    ("specific_revenue", "特定財源（円）", "input", 14, None, "yen"),
-    ("bond_amount", "起債対象経費（円）", "input", 14, None, "yen"),
-    ("excluded_amount", "対象外経費（円）", "input", 14, None, "yen"),
-    ("apportion_ratio", "按分率", "input", 9, None, "ratio"),
-    ("main_purpose", "主目的", "input", 18),
-    ("national_subsidy", "国庫補助事業", "input", 9, None, "bool"),
-    ("cash_benefit", "現金給付", "input", 9, None, "bool"),
-    ("new_construction", "新築", "input", 9, None, "bool"),
-    ("pref_grant", "市町村への補助金", "input", 10, None, "bool"),
-    ("eligible_cost", "対象経費（円）", "calc", 14, None, "yen"),
-    ("rate", "措置率", "calc", 8, None, "rate"),
-    ("measure_amount", "措置額（円）", "calc", 14, None, "yen"),
-    ("status", "判定", "calc", 9),
-    ("reasons", "理由", "calc", 40),
+    _reg("cost", 14),
+    _reg("specific_revenue", 14),
+    _reg("bond_amount", 14),
+    _reg("excluded_amount", 14),
+    _reg("apportion_ratio", 9),
+    _reg("main_purpose", 18),
+    _reg("national_subsidy", 9),
+    _reg("cash_benefit", 9),
+    _reg("new_construction", 9),
+    _reg("pref_grant", 10),
+    _reg("eligible_cost", 14),
+    _reg("rate", 8),
+    _reg("measure_amount", 14),
+    _reg("status", 9),
+    _reg("reasons", 40),
     # helpers (locked, grouped/hidden): other formulas and the 集計 sheet read them
     ("_cat", "区分番号", "helper", 6, None, "int"),
     ("_err", "入力エラー", "helper", 20),
@@ -171,27 +172,27 @@ def food_item(rb: Rulebook):
 
 def _coord_specs(rb: Rulebook) -> list:
     specs = [
-        ("person_id", "コーディネーターID", "fixed", 10),
+        _reg("person_id", 10, "fixed"),
         ("person_name", "氏名・役職", "input", 18),
-        ("employment", "従事形態", "input", 8),
-        ("other_measure", "他制度適用", "input", 14),
-        ("study_coordinator", "地域留学コーディネーター", "input", 10, None, "bool"),
-        ("in_strategy_plan", "総合戦略位置付け", "input", 10, None, "bool"),
-        ("months_served", "従事月数", "input", 7, None, "int"),
+        _reg("employment", 8),
+        _reg("other_measure", 14),
+        _reg("study_coordinator", 10),
+        _reg("in_strategy_plan", 10),
+        _reg("months_served", 7),
         ("placement", "配置の種類", "input", 30),
         ("reward", "報償費等（円）", "input", 13, None, "yen"),
-        ("specific_revenue", "特定財源（円）", "input", 13, None, "yen"),
+        _reg("specific_revenue", 13),
     ]
     for it in cost_items(rb):
         short = it.label.replace("に要する経費", "").replace("に係る経費", "")
         specs.append((f"cost_{it.id}", f"{short}（円）", "input", 13, it.id, "yen"))
     specs += [
-        ("food_amount", "うち飲食費（円）", "input", 12, None, "yen"),
-        ("eligible_cost", "対象経費（円）", "calc", 14, None, "yen"),
+        _reg("food_amount", 12),
+        _reg("eligible_cost", 14),
         ("cap", "上限額（円）", "calc", 13, None, "yen"),
-        ("measure_amount", "措置額（円）", "calc", 14, None, "yen"),
-        ("status", "判定", "calc", 9),
-        ("reasons", "理由", "calc", 40),
+        _reg("measure_amount", 14),
+        _reg("status", 9),
+        _reg("reasons", 40),
         ("_lines", "経費の行数", "helper", 6, None, "int"),
         ("_err", "入力エラー", "helper", 20),
         ("_excl", "対象外の理由", "helper", 20),

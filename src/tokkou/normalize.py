@@ -16,57 +16,17 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from . import columns
+from .columns import Column
 from .rulebook import Rulebook
 
 MAX_YEN = 10**12  # 1兆円: keeps every product inside int64 and no real line is larger
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    ja: str
-    kind: str
-    aliases: tuple[str, ...] = ()
-    required: bool = False
-
-
-# Order is the order of SPEC §4.1; kinds name a parser below.
-INPUT_COLUMNS: tuple[Column, ...] = (
-    Column("body_code", "団体コード", "body_code", ("地方公共団体コード", "全国地方公共団体コード")),
-    Column("body_name", "団体名", "text"),
-    Column("body_type", "団体区分", "body_type"),
-    Column("fiscal_year", "年度", "year", required=True),
-    Column("category", "区分", "category", ("事業区分",), required=True),
-    Column("item", "経費項目", "item", ("対象経費の例",)),
-    Column("cost", "事業費", "yen", ("経費", "総事業費"), required=True),
-    Column("specific_revenue", "特定財源", "yen"),
-    Column("bond_amount", "起債対象経費", "yen", ("地方債充当額",)),
-    Column("excluded_amount", "対象外経費", "yen"),
-    Column("apportion_ratio", "按分率", "ratio"),
-    Column("main_purpose", "主目的", "main_purpose"),
-    Column("national_subsidy", "国庫補助事業", "bool"),
-    Column("cash_benefit", "現金給付", "bool"),
-    Column("new_construction", "新築", "bool"),
-    Column("pref_grant", "市町村への補助金", "bool", ("市町村への補助金・交付金", "市町村補助")),
-    Column("fiscal_correction", "財政力補正係数", "decimal", ("補正係数",)),
-    Column("fiscal_index", "財政力指数", "decimal"),
-    Column("person_id", "コーディネーターID", "text", ("コーディネーター",)),
-    Column("employment", "従事形態", "employment"),
-    Column("other_measure", "他制度適用", "other_measure"),
-    Column("study_coordinator", "地域留学コーディネーター", "bool"),
-    Column("in_strategy_plan", "総合戦略位置付け", "bool", ("総合戦略への位置付け",)),
-    Column("months_served", "従事月数", "months"),
-    Column("food_amount", "飲食費", "yen"),
-)
-OUTPUT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("eligible_cost", "対象経費"),
-    ("rate", "措置率"),
-    ("measure_amount", "措置額"),
-    ("status", "判定"),
-    ("reasons", "理由"),
-    ("rule_ids", "適用ルール"),
-)
-BY_KEY = {c.key: c for c in INPUT_COLUMNS}
+# The columns are declared once, in tokkou.columns; these names are kept for the engine and faces.
+INPUT_COLUMNS: tuple[Column, ...] = columns.INPUTS
+OUTPUT_COLUMNS: tuple[tuple[str, str], ...] = tuple((c.key, c.ja) for c in columns.OUTPUTS)
+BY_KEY = columns.BY_KEY
 
 
 def _fold(text: str) -> str:
@@ -74,13 +34,9 @@ def _fold(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).strip()
 
 
-_HEADER_INDEX: dict[str, str] = {}
-for _c in INPUT_COLUMNS:
-    for _name in (_c.key, _c.ja, *_c.aliases):
-        _HEADER_INDEX[_fold(_name).lower()] = _c.key
-for _k, _ja in OUTPUT_COLUMNS:
-    _HEADER_INDEX[_fold(_k).lower()] = _k
-    _HEADER_INDEX[_fold(_ja).lower()] = _k
+# Header index: every name of every registry column (key, Japanese name, synonyms).
+_HEADER_INDEX: dict[str, str] = {_fold(name).lower(): c.key
+                                 for c in columns.INPUTS + columns.OUTPUTS for name in columns.names(c)}
 
 
 @lru_cache(maxsize=4096)

@@ -16,7 +16,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from . import __version__, engine, layout as L
+from . import __version__, columns, engine, layout as L
 from .tabular import atomic_write
 from . import rulebook as rulebook_mod
 from .rulebook import Rulebook
@@ -697,7 +697,7 @@ class _Builder:
 
     def addin_calls(self, sheet: str, r: int, C: dict) -> dict:
         """{result key: (UDF name, [argument spec])} for one row of the add-in variant."""
-        from . import udfs
+        line_args, coord_args, rate_args = (columns.udf_args(f) for f in ("line", "coord", "rate"))
         cell = lambda k: ("cell", f"{C[k]}{r}")  # noqa: E731
         name = lambda n: ("name", n)  # noqa: E731
         body = {"fiscal_year": name("TK_FY"), "body_type": name("TK_B_TYPE"), "body_code": name("TK_B_CODE"),
@@ -707,10 +707,10 @@ class _Builder:
                                                     "excluded_amount", "apportion_ratio", "main_purpose", "item",
                                                     "national_subsidy", "cash_benefit", "new_construction",
                                                     "pref_grant")}}
-            args = _positional(udfs.LINE_ARGS, line)
+            args = _positional(line_args, line)
             return {"eligible_cost": ("ELIGIBLE_AMOUNT", args), "measure_amount": ("MEASURE_AMOUNT", args),
                     "reasons": ("CHECK_LINE", args),
-                    "rate": ("MEASURE_RATE", _positional(udfs.RATE_ARGS, {**body, "category": cell("category")}))}
+                    "rate": ("MEASURE_RATE", _positional(rate_args, {**body, "category": cell("category")}))}
         amounts = self._amount_cols()
         food_i = next(i for i, c in enumerate(amounts) if c.item == self.lay.food_item_id)
         arr = lambda parts: ("array", parts)  # noqa: E731
@@ -723,9 +723,9 @@ class _Builder:
                   **{k: cell(k) for k in ("employment", "other_measure", "study_coordinator", "in_strategy_plan",
                                           "months_served")}}
         line = {**person, "category": ("lit", 4), "person_id": cell("person_id")}
-        return {"measure_amount": ("COORD_AMOUNT", _positional(udfs.COORD_ARGS, person)),
-                "eligible_cost": ("ELIGIBLE_AMOUNT", _positional(udfs.LINE_ARGS, line)),
-                "reasons": ("CHECK_LINE", _positional(udfs.LINE_ARGS, line)),
+        return {"measure_amount": ("COORD_AMOUNT", _positional(coord_args, person)),
+                "eligible_cost": ("ELIGIBLE_AMOUNT", _positional(line_args, line)),
+                "reasons": ("CHECK_LINE", _positional(line_args, line)),
                 "cap": ("COORD_CAP", [cell("employment"), name("TK_FY")])}
 
     def addin_coord(self, key: str, r: int, C: dict) -> str:

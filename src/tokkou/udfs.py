@@ -29,7 +29,7 @@ import pandas as pd
 import xlwings as xw
 from xlwings import XlwingsError
 
-from . import engine, fiscal, rulebook
+from . import columns, engine, fiscal, rulebook
 from .normalize import BY_KEY, EXCEL_ERRORS, OUTPUT_COLUMNS, Parsers, is_blank, parse_decimal, parse_year
 
 # True when xw.func is the Office.js decorator (xlwings Lite, xlwings Server, XLWINGS_ON_SERVER).
@@ -49,48 +49,11 @@ class UdfError(XlwingsError):
 
 # ---- argument help (Excel's function wizard / formula tooltip) -------------------------------
 
-ARG_DOCS: dict[str, str] = {
-    "category": "区分: 1〜5、①〜⑤または区分名（例: ①、情報発信）",
-    "cost": "事業費（円）: 1200000、１，２００，０００、1,200,000円 のどれでも可",
-    "specific_revenue": "特定財源（円）: 国・都道府県補助金、寄附金、使用料等。省略時 0",
-    "bond_amount": "起債対象経費（円）: デジタル活用推進事業債・地域活性化事業債の対象経費。省略時 0",
-    "excluded_amount": "対象外経費（円）: 二地域居住・関係人口以外の経費。省略時 0",
-    "apportion_ratio": "按分率: 0〜1 または 0%〜100%。省略時 1",
-    "fiscal_year": "年度: 2025・令和7・R7。省略時はルールブックの最新年度（2025）",
-    "body_type": "団体区分: 都道府県・市町村・特別区・一部事務組合・広域連合。団体コードも空欄なら市町村",
-    "main_purpose": "主目的: 二地域居住・関係人口（省略時）・移住・定住・観光・産業振興・学校魅力化・その他",
-    "item": "経費項目: 別添の項目ID（C1-01 など）または名称。省略可",
-    "national_subsidy": "国庫補助事業か: TRUE/FALSE、はい/いいえ、○/×。省略時 FALSE",
-    "cash_benefit": "現金給付か（⑤）: TRUE/FALSE。省略時 FALSE",
-    "new_construction": "新築か（③の施設整備）: TRUE/FALSE。省略時 FALSE",
-    "fiscal_correction": "財政力補正係数: 省略時 1.0（補正前）",
-    "pref_grant": "都道府県から市町村への補助金・交付金か: TRUE/FALSE。省略時 FALSE",
-    "body_code": "団体コード（6桁、検査数字付き）: 省略可。入力すると団体区分を判定",
-    "employment": "従事形態（④）: 専任 または 兼務",
-    "other_measure": "他制度適用（④）: なし（省略時）・地域おこし協力隊・集落支援員",
-    "study_coordinator": "地域留学コーディネーターか（④）: TRUE/FALSE。省略時 FALSE",
-    "in_strategy_plan": "地方版総合戦略等への位置付けがあるか（④の地域留学）: TRUE/FALSE",
-    "months_served": "従事月数（④、1〜12）: 省略時 12",
-    "food_amount": "飲食費（円）: ④の交流経費から除く額。省略時 0",
-    "person_id": "コーディネーターID（④）: 省略時はこの行を1人として計算",
-    "fiscal_index": "財政力指数: 補正係数の表がルールブックにあるときに使用。省略可",
-}
-
-# Order users meet them: the two every line needs, then the usual deductions, then the rest.
-LINE_ARGS: tuple[str, ...] = (
-    "category", "cost", "specific_revenue", "bond_amount", "excluded_amount", "apportion_ratio",
-    "fiscal_year", "body_type", "main_purpose", "item", "national_subsidy", "cash_benefit",
-    "new_construction", "fiscal_correction", "pref_grant", "body_code", "employment",
-    "other_measure", "study_coordinator", "in_strategy_plan", "months_served", "food_amount",
-    "person_id", "fiscal_index",
-)
-COORD_ARGS: tuple[str, ...] = (
-    "cost", "employment", "fiscal_year", "specific_revenue", "food_amount", "other_measure",
-    "study_coordinator", "in_strategy_plan", "months_served", "body_type", "body_code", "item",
-    "excluded_amount", "bond_amount", "apportion_ratio", "main_purpose", "national_subsidy",
-)
-RATE_ARGS: tuple[str, ...] = ("category", "fiscal_year", "fiscal_correction", "body_type", "employment",
-                              "fiscal_index")
+# Help and order come from the column registry (tokkou.columns): one place per argument.
+ARG_DOCS: dict[str, str] = columns.arg_docs()
+LINE_ARGS: tuple[str, ...] = columns.udf_args("line")
+COORD_ARGS: tuple[str, ...] = columns.udf_args("coord")
+RATE_ARGS: tuple[str, ...] = columns.udf_args("rate")
 assert set(LINE_ARGS) <= set(BY_KEY) and set(ARG_DOCS) == set(LINE_ARGS)
 
 _PERSON_PLACEHOLDER = "（この行）#"
