@@ -253,6 +253,8 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
         errors.setdefault(int(row), []).append(
             f"列「財政力補正係数」(fiscal_correction) の値「{coef_values[coef_p.codes[row]]}」: "
             f"{lo}〜{hi}、小数4桁までで入力してください。")
+    # a refused coefficient is that line's error; it must not reach the int64 rate arithmetic below
+    coef_values = [default_coef if b else v for v, b in zip(coef_values, bad_coef)]
 
     # --- per-line exclusions --------------------------------------------------------------
     bucket = ctx.year_bucket(fy)

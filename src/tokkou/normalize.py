@@ -66,15 +66,25 @@ def is_blank(v: Any) -> bool:
     return isinstance(v, str) and _fold(v) == ""
 
 
+def _str(v: Any) -> str:
+    """str(v) that cannot fail or blow up: an int too long to print is described, not printed."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and int(v).bit_length() > 256:
+        return f"{'-' if v < 0 else ''}約{int(int(v).bit_length() * 0.30103)}桁の整数"
+    try:
+        return str(v)
+    except Exception:  # noqa: BLE001 - a cell object whose __str__ fails is still shown
+        return f"<{type(v).__name__}>"
+
+
 def _show(v: Any) -> str:
-    s = str(v)
+    s = _str(v)
     return s if len(s) <= 40 else s[:37] + "…"
 
 
 def _text(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return _fold(str(v))
+    return _fold(_str(v))
 
 
 def _excel_error(v: Any) -> str | None:
@@ -83,45 +93,118 @@ def _excel_error(v: Any) -> str | None:
     return None
 
 
+# ---- bounded numbers (issue 11) -------------------------------------------------------------
+# Every numeric parser calls guard_number first: nothing is converted (Decimal → int, quantize,
+# int64) before its length, exponent and magnitude are known to be small, so no cell can hang or
+# overflow the run.
+MAX_NUMBER_CHARS = 40  # longer than any amount, rate or count anyone types (1兆円 is 13 digits)
+MAX_MAGNITUDE = 10**15  # |x| below this: Decimal quantize and int64 products stay exact
+TOO_LONG = f"数値として長すぎます（{MAX_NUMBER_CHARS}文字まで）"
+TOO_LARGE = "数値が大きすぎます"
+NOT_A_NUMBER = "数値ではありません"
+EXPONENT = ("指数表記（1e20、1.23457E+11 など）は読めません（Excel の指数表示では桁が失われています）。"
+            "数値を桁どおりに入力してください")
+_EXPONENT_TEXT = re.compile(r"\d\s*[eE]\s*[+\-]?\s*\d")
+
+
+def guard_number(v: Any) -> str | None:
+    """The problem with a cell as a number before any conversion (type, non-finite, length,
+    exponent, magnitude), else None. Cheap on any input: a huge int is compared, never formatted."""
+    if isinstance(v, (bool, np.bool_)):
+        return NOT_A_NUMBER
+    if isinstance(v, (int, np.integer)):
+        return None if -MAX_MAGNITUDE < int(v) < MAX_MAGNITUDE else TOO_LARGE
+    if isinstance(v, (float, np.floating)):
+        if not math.isfinite(v):
+            return NOT_A_NUMBER
+        return None if abs(float(v)) < MAX_MAGNITUDE else TOO_LARGE
+    if isinstance(v, Decimal):
+        if not v.is_finite():
+            return NOT_A_NUMBER
+        return None if v.is_zero() or v.adjusted() < 15 else TOO_LARGE
+    if not isinstance(v, str):
+        return f"{NOT_A_NUMBER}（{type(v).__name__}）"
+    if len(v) > MAX_NUMBER_CHARS and len(v.strip()) > MAX_NUMBER_CHARS:
+        return TOO_LONG
+    if _EXPONENT_TEXT.search(unicodedata.normalize("NFKC", v)):
+        return EXPONENT
+    return None
+
+
+_PLAIN_NUMBER = re.compile(r"[+\-]?(\d+|\d{1,3}(,\d{3})+)(\.\d*)?|[+\-]?\.\d+")
+
+
+def _number_text(v: str) -> tuple[str | None, str | None]:
+    """Folded number text (full-width → ASCII, ends trimmed), or the problem: a blank between
+    digits (`100 200` is two numbers, not 100200)."""
+    s = unicodedata.normalize("NFKC", v).strip()
+    if re.search(r"[\d,.]\s+[\d,.]", s):
+        return None, "数字の間に空白があります（1つのセルに1つの数値を入力してください）"
+    return re.sub(r"\s+", "", s), None
+
+
+def _plain_decimal(s: str) -> tuple[Decimal | None, str | None]:
+    """Decimal of `1234`, `1,234.5`, `-0.5` only; anything else (`1,2,3`, `1,00`, `1_000`) is refused."""
+    if not _PLAIN_NUMBER.fullmatch(s):
+        if "_" in s:
+            return None, "「_」を含む数値は読めません"
+        if re.fullmatch(r"[+\-]?[\d,]+(\.\d*)?", s):
+            return None, "桁区切りのカンマの位置が正しくありません（1,000 のように3桁ごと）"
+        return None, "数値として読めません"
+    d = Decimal(s.replace(",", ""))  # at most MAX_NUMBER_CHARS digits, no exponent
+    if not d.is_zero() and d.adjusted() >= 15:
+        return None, TOO_LARGE
+    return d, None
+
+
 def parse_decimal(v: Any) -> tuple[Decimal | None, str | None]:
-    if isinstance(v, bool):
-        return None, "数値ではありません"
+    problem = guard_number(v)
+    if problem:
+        return None, problem
     if isinstance(v, (int, np.integer)):
         return Decimal(int(v)), None
     if isinstance(v, (float, np.floating)):
-        if not math.isfinite(v):
-            return None, "数値ではありません"
         return Decimal(repr(float(v))), None
-    s = _fold(str(v)).replace(",", "")
+    if isinstance(v, Decimal):
+        return v, None
+    s, problem = _number_text(v)
+    if problem:
+        return None, problem
     s = s.replace("▲", "-").replace("△", "-")
     pct = s.endswith("%")
     if pct:
         s = s[:-1]
-    try:
-        d = Decimal(s)
-    except InvalidOperation:
-        return None, "数値として読めません"
-    if not d.is_finite():
-        return None, "数値として読めません"
+    d, problem = _plain_decimal(s)
+    if problem:
+        return None, problem
     return (d / 100 if pct else d), None
 
 
+_EU_GROUPING = re.compile(r"\d{1,3}(\.\d{3})+")
+
+
 def parse_yen(v: Any) -> tuple[int | None, str | None]:
-    if isinstance(v, bool):
-        return None, "金額ではありません"
+    problem = guard_number(v)
+    if problem:
+        return None, problem if problem != NOT_A_NUMBER else "金額ではありません"
     if isinstance(v, (int, np.integer)):
         n = int(v)
     else:
-        s = _fold(str(v)) if not isinstance(v, (float, np.floating)) else v
-        if isinstance(s, str):
-            s = s.replace(",", "").replace("¥", "").replace("\\", "")
+        s = v
+        if isinstance(v, str):
+            s, problem = _number_text(v)
+            if problem:
+                return None, problem
+            s = s.replace("¥", "").replace("\\", "")
             if s.endswith("円"):
                 s = s[:-1]
             if s.endswith("千"):
                 return None, "「千円」単位ではなく円単位で入力してください"
+            if _EU_GROUPING.fullmatch(s):
+                return None, "「.」が小数点か桁区切りか判別できません（円単位の整数で入力してください）"
         d, err = parse_decimal(s)
         if err:
-            return None, "金額として読めません"
+            return None, err if err not in ("数値として読めません", NOT_A_NUMBER) else "金額として読めません"
         if d != d.to_integral_value():
             return None, "金額は円単位の整数で入力してください"
         n = int(d)
@@ -132,25 +215,45 @@ def parse_yen(v: Any) -> tuple[int | None, str | None]:
     return n, None
 
 
-_ERA = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988}
+# 和暦: era → (year before 元年, last year of the era); 平成31 and 昭和64 exist, 平成32 and 昭和65 do not.
+_ERAS = {"令和": (2018, None), "R": (2018, None), "平成": (1988, 31), "H": (1988, 31),
+         "昭和": (1925, 64), "S": (1925, 64)}
+YEAR_FORMAT = "年度として読めません（2025・令和7・R7 のように入力）"
+
+
+def _era_year(s: str) -> tuple[int | None, str | None] | None:
+    """令和7 / R7 / 平成31 / 令和元 → the year, or a problem; None when s is not era text."""
+    m = re.fullmatch(r"(令和|平成|昭和|R|H|S)(元\d*|\d{1,3})", s)
+    if not m:
+        return None
+    era, num = m.group(1), m.group(2)
+    n = 1 if num == "元" else 0 if num.startswith("元") else int(num)  # 令和元7: no such year
+    base, last = _ERAS[era]
+    if n < 1 or (last is not None and n > last):
+        return None, f"{era}{num}年という年はありません"
+    return base + n, None
 
 
 def parse_year(v: Any) -> tuple[int | None, str | None]:
+    if isinstance(v, str) and len(v.strip()) > MAX_NUMBER_CHARS:
+        return None, YEAR_FORMAT
     if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
         y = int(v)
-    elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+    elif isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
         y = int(v)
     else:
-        s = _fold(str(v)).upper().replace("年度", "").replace("年", "").replace("元", "1")
-        m = re.fullmatch(r"(令和|平成|R|H)(\d{1,2})", s)
-        if m:
-            y = _ERA[m.group(1)] + int(m.group(2))
+        s = _fold(_str(v)).upper().replace("年度", "").replace("年", "")
+        era = _era_year(s)
+        if era is not None:
+            if era[1]:
+                return era
+            y = era[0]
         elif re.fullmatch(r"\d{4}", s):
             y = int(s)
         else:
-            return None, "年度として読めません（2025・令和7・R7 のように入力）"
+            return None, YEAR_FORMAT
     if not 1989 <= y <= 2100:
-        return None, "年度として読めません（2025・令和7・R7 のように入力）"
+        return None, YEAR_FORMAT
     return y, None
 
 
@@ -163,7 +266,7 @@ def parse_bool(v: Any) -> tuple[bool | None, str | None]:
         return bool(v), None
     if isinstance(v, (int, np.integer, float, np.floating)) and v in (0, 1):
         return bool(v), None
-    s = _fold(str(v)).upper()
+    s = _fold(_str(v)).upper()
     if s in _TRUE:
         return True, None
     if s in _FALSE:
@@ -171,15 +274,19 @@ def parse_bool(v: Any) -> tuple[bool | None, str | None]:
     return None, "はい／いいえ（○／×、1／0）で入力してください"
 
 
+RATIO_FORMAT = "按分率として読めません（0〜1 または 0%〜100%）"
+
+
 def parse_ratio(v: Any, max_decimals: int) -> tuple[Decimal | None, str | None]:
     d, err = parse_decimal(v)
     if err:
-        return None, "按分率として読めません（0〜1 または 0%〜100%）"
-    if isinstance(v, (float, np.floating)):
-        d = d.quantize(Decimal(1).scaleb(-max_decimals)) if abs(d - d.quantize(Decimal(1).scaleb(-max_decimals))) < Decimal("1e-12") else d
-    if not 0 <= d <= 1:
+        return None, RATIO_FORMAT if err in ("数値として読めません", NOT_A_NUMBER) else err
+    if not 0 <= d <= 1:  # before any quantize: d is bounded from here on
         return None, "按分率は0から1（0%〜100%）の範囲で入力してください"
-    if d != d.quantize(Decimal(1).scaleb(-max_decimals)):
+    step = Decimal(1).scaleb(-max_decimals)
+    if isinstance(v, (float, np.floating)) and abs(d - d.quantize(step)) < Decimal("1e-12"):
+        d = d.quantize(step)  # Excel's binary noise on a typed 0.35
+    if d != d.quantize(step):
         return None, f"按分率は小数{max_decimals}桁までで入力してください"
     return d.normalize(), None
 
@@ -208,11 +315,13 @@ def reference_bodies() -> dict[str, str]:
 
 def parse_body_code(v: Any) -> tuple[str | None, str | None]:
     if isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool):
-        if isinstance(v, (float, np.floating)) and not float(v).is_integer():
+        if guard_number(v) or not 0 <= v < 10**6 or not float(v).is_integer():
             return None, "団体コードは6桁の数字です"
         s = f"{int(v):06d}"  # a number cell loses the leading 0 of 01xxxx
+    elif isinstance(v, str) and len(v) <= MAX_NUMBER_CHARS:
+        s = _fold(v)
     else:
-        s = _fold(str(v))
+        return None, "団体コードは6桁の数字（検査数字付き）で入力してください"
     if re.fullmatch(r"\d{5}", s):
         # five digits: a CSV saved by Excel drops the leading 0 of 01xxxx–09xxxx, and some systems
         # use the code without its check digit. Take whichever is a known body, when only one is.
@@ -381,17 +490,14 @@ def parse_column(values, parser, column: Column, errors: dict[int, list[str]]) -
         uniques = list(values)
         codes = np.arange(n)
     else:
-        codes, uniq = pd.factorize(values, use_na_sentinel=True)
+        codes, uniq = _factorize(values)
         uniques = list(uniq)
     parsed_vals, parsed_err, parsed_given = [], [], []
     for u in uniques:
         if is_blank(u):
             parsed_vals.append(None), parsed_err.append(None), parsed_given.append(False)
             continue
-        err = _excel_error(u)
-        val = None
-        if err is None:
-            val, err = parser(u)
+        val, err = _parse_cell(parser, u)
         parsed_vals.append(None if err else val), parsed_err.append(err), parsed_given.append(True)
     codes = np.where(codes < 0, len(uniques), codes)
     given = np.array(parsed_given + [False], dtype=bool)[codes]
@@ -402,6 +508,53 @@ def parse_column(values, parser, column: Column, errors: dict[int, list[str]]) -
             errors.setdefault(int(row), []).append(
                 f"列「{column.ja}」({column.key}) の値「{_show(u)}」: {parsed_err[codes[row]]}。")
     return Parsed(codes=codes, values=parsed_vals, given=given)
+
+
+class Opaque:
+    """A cell value that cannot be hashed (a list or dict in a JSON cell), shown as typed."""
+
+    __slots__ = ("text", "type_name")
+
+    def __init__(self, v: Any):
+        self.text, self.type_name = _show(repr(v)), type(v).__name__
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Opaque) and (self.text, self.type_name) == (other.text, other.type_name)
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.type_name))
+
+
+def _factorize(values):
+    """pd.factorize, with unhashable cells (lists, dicts) replaced by an Opaque first."""
+    try:
+        return pd.factorize(values, use_na_sentinel=True)
+    except TypeError:
+        safe = np.empty(len(values), dtype=object)
+        for i, v in enumerate(values):
+            try:
+                hash(v)
+                safe[i] = v
+            except TypeError:
+                safe[i] = Opaque(v)
+        return pd.factorize(safe, use_na_sentinel=True)
+
+
+def _parse_cell(parser, u: Any) -> tuple[Any, str | None]:
+    """One distinct cell through its parser; an unusable value is that cell's error, never the run's."""
+    if isinstance(u, (Opaque, list, dict, tuple, set)):  # JSON arrays/objects: no column takes them
+        kind = u.type_name if isinstance(u, Opaque) else type(u).__name__
+        return None, f"1つのセルには1つの値を入力してください（{kind} は読めません）"
+    err = _excel_error(u)
+    if err:
+        return None, err
+    try:
+        return parser(u)
+    except Exception:  # noqa: BLE001 - one cell must never stop a run; the parsers' own tests catch bugs
+        return None, "値として読めません"
 
 
 def _yen_fast(values: np.ndarray, column: Column, errors: dict[int, list[str]]) -> Parsed:

@@ -87,12 +87,22 @@ def _read_xlsx(p: Path) -> pd.DataFrame:
 
 
 def _read_json(p: Path) -> pd.DataFrame:
-    data = json.loads(p.read_text(encoding="utf-8-sig"))
+    data = json.loads(p.read_text(encoding="utf-8-sig"), parse_int=_json_number(int), parse_float=_json_number(float))
     if isinstance(data, dict) and "lines" in data:
         data = data["lines"]
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise InputError(f"{p}: JSON は行オブジェクトの配列（または {{\"lines\": [...]}}）にしてください。")
     return pd.DataFrame(data, dtype=object)
+
+
+def _json_number(convert):
+    """A JSON number literal longer than any real value stays text, so that cell (not the whole
+    file) is the error: Python refuses ints over 4,300 digits and turns 1e999 into inf."""
+    from .normalize import MAX_NUMBER_CHARS
+
+    def parse(text: str):
+        return convert(text) if len(text) <= MAX_NUMBER_CHARS else text
+    return parse
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -1,0 +1,73 @@
+"""Issue 11: every hostile file of shared/field/reliability/ (copied under tests/field/reliability/) gives
+the result its README row calls right, through `tokkou calc` as a user runs it."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+FIELD = Path(__file__).parent / "field" / "reliability"
+
+
+def calc(src: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tokkou.cli", "calc", str(src), "-o", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+
+
+def run_file(name: str, tmp_path: Path) -> pd.DataFrame:
+    src = FIELD / name
+    out = tmp_path / ("out" + src.suffix)
+    r = calc(src, out)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr + r.stdout and "予期しない" not in r.stderr + r.stdout
+    if src.suffix == ".json":
+        return pd.DataFrame(json.loads(out.read_text(encoding="utf-8")))
+    return pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def test_yen_exponent_is_one_error_at_once_and_the_next_line_computed(tmp_path):
+    start = time.perf_counter()
+    df = run_file("yen_exponent_dos.csv", tmp_path)
+    assert time.perf_counter() - start < 30  # it hung for good before; a process start is ~2 s
+    assert list(df["status"]) == ["error", "eligible"]
+    assert "事業費" in df["reasons"][0] and "1e999999999" in df["reasons"][0]
+    assert df["measure_amount"][1] == "500"
+
+
+@pytest.mark.parametrize("name, column, shown", [
+    ("coef_overflow.csv", "財政力補正係数", "1e20"),
+    ("ratio_1e23.json", "按分率", "1e+23"),
+])
+def test_absurd_number_is_one_error_line(tmp_path, name, column, shown):
+    df = run_file(name, tmp_path)
+    assert list(df["status"]) == ["error", "eligible"]
+    assert column in df["reasons"][0] and shown in df["reasons"][0]
+
+
+def test_list_in_a_json_amount_cell_is_one_error_line(tmp_path):
+    df = run_file("list_cell_70.json", tmp_path)
+    assert len(df) == 70
+    bad = df.index[df["status"] == "error"].tolist()
+    assert bad == [5]
+    assert "事業費" in df["reasons"][5] and "[1, 2]" in df["reasons"][5]
+    assert (df.drop(index=5)["measure_amount"] == 500).all()
+
+
+def test_lenient_amounts_are_errors_naming_the_value(tmp_path):
+    df = run_file("lenient_amounts.csv", tmp_path)
+    assert (df["status"] == "error").all()
+    for value, reason in zip(df["事業費"], df["reasons"]):
+        assert f"「{value}」" in reason and "事業費" in reason
+    assert df["measure_amount"].eq("").all()
+
+
+def test_years_that_do_not_exist_are_errors(tmp_path):
+    df = run_file("years.csv", tmp_path)
+    assert (df["status"] == "error").all()
+    for value, reason in zip(df["年度"], df["reasons"]):
+        assert f"「{value}」" in reason and "年度" in reason
