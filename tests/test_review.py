@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 import workbooks as W
-from tokkou import engine, layout as L, lo
+from tokkou import engine, layout as L
+import lo
 
 CASES = {
     "ok.xlsx": lambda d: shutil.copy(W.SAMPLE, d / "ok.xlsx"),

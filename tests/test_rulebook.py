@@ -110,8 +110,9 @@ def test_rules_show_lists_ids_citations_and_values():
     out = subprocess.run([sys.executable, "-m", "tokkou.cli", "rules", "show"], capture_output=True, text=True,
                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
-    for rid in ("CAP-COORD-DEDICATED", "記2(3)②", "5000000", "INTERP-ROUNDING"):
+    for rid in ("CAP-COORD-DEDICATED", "記2(3)②", "5,000,000円", "INTERP-ROUNDING"):
         assert rid in out.stdout
+    assert "{" not in out.stdout and "'" not in out.stdout  # values as a person writes them, not dicts
 
 
 def test_changing_cap_and_rate_in_yaml_changes_results_without_code(rules_copy):

@@ -12,7 +12,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from tokkou import engine, layout as L, lo, rulebook, templates
+from tokkou import engine, layout as L, rulebook, templates
+import lo
 from tokkou.normalize import EXCEL_ERRORS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -140,7 +140,7 @@ def password_protected(dst: Path, password: str = "secret") -> Path:
 
 
 def xls_biff(dst_dir: Path) -> Path:
-    from tokkou import lo
+    import lo
     return lo.convert(SAMPLE, dst_dir, "xls")
 
 

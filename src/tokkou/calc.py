@@ -8,7 +8,8 @@ import pandas as pd
 
 from . import engine, rulebook
 from .normalize import OUTPUT_COLUMNS
-from .tabular import InputError, read_table, write_table
+from .files import check_output
+from .tabular import read_table, write_table
 
 
 @dataclass
@@ -20,9 +21,16 @@ class Summary:
     errors: int
 
 
+def default_output(src: Path) -> Path:
+    """`<入力名>_算定結果.<ext>` beside the input (.xlsx for a filled template or any .xlsx, else the input's)."""
+    src = Path(src)
+    return src.with_name(f"{src.stem}_算定結果{src.suffix.lower() or '.csv'}")
+
+
 def run(src: Path, out: Path, rules: str | None = None, year: str | None = None) -> Summary:
-    if out.exists() and src.exists() and out.resolve() == src.resolve():
-        raise InputError(f"{out}: 入力ファイルを上書きしません。別の出力先を指定してください。")
+    """Read `src`, evaluate every line, write `out`; the output place is checked before any work.
+    Raises InputError (file, output place) or RulebookError."""
+    check_output(out, [src])
     rb = rulebook.get(rules)
     df = read_table(src)
     defaults = {"fiscal_year": year} if year else None
@@ -72,15 +80,12 @@ def _row(name: str, part: pd.DataFrame) -> dict:
 
 def print_summary(s: Summary) -> None:
     from rich.console import Console
-    from rich.table import Table
-    t = Table(title=f"算定結果 {s.source.name} → {s.output.name}（ルールブック {s.rulebook}）")
-    t.add_column("区分", no_wrap=True)
-    for col in s.by_category.columns:
-        t.add_column(col, justify="right", no_wrap=True)
-    for name, row in s.by_category.iterrows():
-        t.add_row(str(name), *[f"{int(v):,}" for v in row.values], style="bold" if name == "合計" else None)
-    con = Console(width=max(Console().width, 110))
-    con.print(t)
+
+    from .terminal import category_table
+    con = Console()
+    con.print(f"算定結果 {s.source.name} → {s.output.name}")
+    con.print(f"ルールブック {s.rulebook}")
+    category_table(s.by_category, con)
     if s.errors:
         con.print(f"[yellow]エラーの行が {s.errors} 行あります。出力の「理由」(reasons) 列を確認してください。[/yellow]")
 

@@ -1,36 +1,34 @@
-"""`tokkou` command line. Every failure a user can cause ends in one Japanese line, exit 2."""
+"""`tokkou` command line: every subcommand's parser and handler, in Japanese.
+
+Handlers only turn arguments into calls of the faces (calc, review, templates, excel, bundle) and print
+what was done. Every failure a user can cause ends in one Japanese line and exit status 2; anything else
+is exit 3 with a line to pass on, never a traceback. No other tokkou module imports this one.
+"""
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
 from . import __version__
-from .rulebook import RulebookError
-from .tabular import InputError
-
-# Faces that add their own subcommands: each module has register(subparsers).
-_FACES: tuple[str, ...] = ("excel", "templates", "review")
-
-
-# Bad arguments or an unusable file: one line for the user. One class, defined outside this module,
-# so faces raising it are caught even when this file runs as __main__ (`python -m tokkou.cli`).
-UsageError = InputError
+from .cli_ja import Parser, japanese
+from .errors import UserError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     try:
-        return int(args.func(args) or 0)
+        with japanese():
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            handler = getattr(args, "func", None)
+            if handler is None:  # `tokkou` or `tokkou rules` alone: the commands there are
+                (args.help_parser if hasattr(args, "help_parser") else parser).print_help()
+                return 2
+        return int(handler(args) or 0)
     except KeyboardInterrupt:
         print("中断しました。", file=sys.stderr)
         return 130
-    except (InputError, RulebookError) as exc:
+    except UserError as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - a traceback is never shown to a user
@@ -39,70 +37,196 @@ def main(argv: list[str] | None = None) -> int:
         return 3
 
 
+# ---- arguments -----------------------------------------------------------------------------------
+
+def year_arg(text: str) -> int:
+    """A fiscal year as calc reads it (2025, 令和7, R7); anything else is refused by argparse."""
+    from .normalize import parse_year
+    year, problem = parse_year(text)
+    if year is None:
+        raise argparse.ArgumentTypeError(f"「{text}」: {problem or '年度として読めません'}")
+    return year
+
+
+def count_arg(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"「{text}」: 1 以上の整数を指定してください") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"「{text}」: 1 以上の整数を指定してください")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tokkou", description="二地域居住・関係人口施策に係る特別交付税の算定")
-    p.add_argument("--version", action="version", version=f"tokkou {__version__}")
-    sub = p.add_subparsers(dest="command")
-
-    c = sub.add_parser("calc", help="経費の行を算定し、結果列を付けて書き出す")
-    c.add_argument("input", help="入力ファイル（.csv / .xlsx / .json）")
-    c.add_argument("-o", "--output", required=True, help="出力ファイル（拡張子で形式を決定）")
-    c.add_argument("--rules", help="ルールブックのフォルダ（既定: rules/nichiiki_kankei）")
-    c.add_argument("--year", help="年度列が空の行に使う年度（例: 令和7）")
-    c.add_argument("--quiet", action="store_true", help="集計表を表示しない")
-    c.set_defaults(func=_cmd_calc)
-
-    r = sub.add_parser("rules", help="ルールブックの検証・表示")
-    rsub = r.add_subparsers(dest="rules_command")
-    rc = rsub.add_parser("check", help="ルールブックをスキーマで検証する")
-    rc.add_argument("path", nargs="?", help="ルールブックのフォルダ")
-    rc.set_defaults(func=_cmd_rules_check)
-    rs = rsub.add_parser("show", help="ルールの一覧を表示する")
-    rs.add_argument("path", nargs="?", help="ルールブックのフォルダ")
-    rs.add_argument("--year", type=int, default=2025, help="パラメータを表示する年度（既定 2025）")
-    rs.set_defaults(func=_cmd_rules_show)
-    for name in _FACES:
-        importlib.import_module(f"tokkou.{name}").register(sub)
+    p = Parser(prog="tokkou", description="二地域居住・関係人口施策に係る特別交付税の算定（総行政第71号・総行応第133号）")
+    p.add_argument("--version", action="version", version=f"tokkou {__version__}", help="版を表示して終了する")
+    sub = p.add_subparsers(dest="command", title="コマンド", metavar="コマンド", parser_class=Parser)
+    _calc_parser(sub)
+    _rules_parser(sub)
+    _review_parser(sub)
+    _template_parser(sub)
+    _excel_parsers(sub)
+    # _bundle_parser(sub)  (next commit)
     return p
 
 
+def _group(sub, name: str, help: str, dest: str):
+    """A command with subcommands; alone it prints its own help (the subcommands it has)."""
+    g = sub.add_parser(name, help=help, description=help)
+    g.set_defaults(help_parser=g)
+    return g, g.add_subparsers(dest=dest, title="サブコマンド", metavar="サブコマンド", parser_class=Parser)
+
+
+def _calc_parser(sub) -> None:
+    c = sub.add_parser("calc", help="経費の行を算定し、結果列を付けて書き出す",
+                       description="経費の行（.csv / .xlsx / .json、記入済み様式も可）を算定し、結果列を付けて書き出します。")
+    c.add_argument("input", help="入力ファイル（.csv / .xlsx / .json）")
+    c.add_argument("-o", "--output", help="出力ファイル（拡張子で形式を決定。既定: 入力と同じフォルダの「<入力名>_算定結果.<拡張子>」）")
+    c.add_argument("--rules", help="ルールブックのフォルダ（既定: 同梱の nichiiki_kankei）")
+    c.add_argument("--year", type=year_arg, help="年度が空の行に使う年度（2025・令和7・R7）")
+    c.add_argument("--quiet", action="store_true", help="集計表を表示しない")
+    c.set_defaults(func=_cmd_calc)
+
+
+def _rules_parser(sub) -> None:
+    _, rsub = _group(sub, "rules", "ルールブックの検証・表示", "rules_command")
+    rc = rsub.add_parser("check", help="ルールブックを検証する", description="ルールブックを検証します。")
+    rc.add_argument("path", nargs="?", help="ルールブックのフォルダ（既定: 同梱）")
+    rc.set_defaults(func=_cmd_rules_check)
+    rs = rsub.add_parser("show", help="ルールの一覧（ID・出典・根拠・値）を表示する",
+                         description="ルールの一覧（ID・出典・根拠・値）を表示します。")
+    rs.add_argument("path", nargs="?", help="ルールブックのフォルダ（既定: 同梱）")
+    rs.add_argument("--year", type=year_arg, default=None, help="値を表示する年度（2025・令和7・R7。既定: 最初の年度）")
+    rs.set_defaults(func=_cmd_rules_show)
+
+
+def _review_parser(sub) -> None:
+    r = sub.add_parser("review", help="返ってきた様式を一括で確認し、確認結果のブックを作る",
+                       description="返ってきた様式（.xlsx）を一括で確認し、確認結果のブックを作ります。")
+    r.add_argument("inputs", nargs="+", help="様式ファイルまたはフォルダ")
+    r.add_argument("-o", "--output", required=True, help="確認結果のブック（.xlsx）")
+    r.add_argument("--json", help="同じ内容の JSON の出力先")
+    r.add_argument("--rules", help="ルールブックのフォルダ")
+    r.add_argument("--jobs", type=count_arg, default=2, help="並列に処理するプロセス数（既定 2）")
+    r.add_argument("--quiet", action="store_true", help="進捗と集計を表示しない")
+    r.set_defaults(func=_cmd_review)
+
+
+def _template_parser(sub) -> None:
+    _, tsub = _group(sub, "template", "Excel 様式（テンプレート）", "template_command")
+    b = tsub.add_parser("build", help="ルールブックから様式を生成する",
+                        description="ルールブックから様式（標準数式版・アドイン版・記入例）を生成します。")
+    b.add_argument("-o", "--output", default=None, help="出力フォルダ（既定: 今いるフォルダの workbook_templates）")
+    b.add_argument("--rules", default=None, help="ルールブックのフォルダ")
+    b.set_defaults(func=_cmd_template_build)
+
+
+def _excel_parsers(sub) -> None:
+    _, esub = _group(sub, "excel", "Excel（従来の xlwings アドイン）で tokkou の関数を使う設定", "excel_command")
+    s = esub.add_parser("setup", help="xlwings.conf の UDF Modules に tokkou.udfs を追加する（既存の設定は保持）",
+                        description="xlwings.conf の UDF Modules に tokkou.udfs を追加します（既存の設定は保持）。")
+    s.add_argument("--conf", help="xlwings.conf の場所（既定: ~/.xlwings/xlwings.conf）")
+    s.set_defaults(func=_cmd_excel_setup)
+    _, lsub = _group(sub, "lite", "xlwings Lite（Python のインストール不要）で使うためのファイル", "lite_command")
+    x = lsub.add_parser("export", help="requirements.txt と main.py をフォルダに書き出す",
+                        description="xlwings Lite 用の requirements.txt と main.py をフォルダに書き出します。")
+    x.add_argument("folder", help="書き出すフォルダ")
+    x.add_argument("--package", help="requirements.txt に書く tokkou の入手先（wheel の URL。既定: tokkou==版）")
+    x.add_argument("--force", action="store_true", help="既存のファイルを上書きする")
+    x.set_defaults(func=_cmd_lite_export)
+
+
+def _bundle_parser(sub) -> None:
+    b = sub.add_parser("bundle", help="インターネットのない PC（LGWAN 端末など）に持ち込むインストール一式を作る",
+                       description="tokkou と依存パッケージの wheel 一式（オフライン導入用）と導入手順.txt・install.cmd を作ります。"
+                                   "作る PC ではインターネット（PyPI）に接続できる必要があります。")
+    b.add_argument("-o", "--output", required=True, help="書き出すフォルダ（新しいフォルダまたは空のフォルダ）")
+    b.add_argument("--platform", default=None, help="導入先の種類（例: win_amd64。既定: この PC）")
+    b.add_argument("--python", default=None, help="導入先の Python の版（例: 3.12。既定: この Python）")
+    b.add_argument("--wheel", default=None, help="tokkou の wheel（既定: このソースから作る）")
+    b.set_defaults(func=_cmd_bundle)
+
+
+# ---- handlers ------------------------------------------------------------------------------------
+
 def _cmd_calc(args) -> int:
     from . import calc
-    summary = calc.run(Path(args.input), Path(args.output), rules=args.rules, year=args.year)
+    from .files import check_input_file
+    src = check_input_file(args.input)
+    out = Path(args.output) if args.output else calc.default_output(src)
+    summary = calc.run(src, out, rules=args.rules, year=str(args.year) if args.year else None)
     if not args.quiet:
         calc.print_summary(summary)
+    print(f"書き出しました: {out}")
     return 0
 
 
 def _cmd_rules_check(args) -> int:
-    from . import rulebook
-    from . import engine
+    from . import engine, rulebook
     rb = rulebook.load(args.path)
     engine.context(rb)  # the engine's own needs (every message variant it shows) are part of the check
-    print(f"OK: {rb.path} — ルール {len(rb.rule_ids)} 件、経費項目 {len(rb.items)} 件、"
-          f"sha256 {rb.short_hash}")
+    print(f"OK: {rb.path} — ルール {len(rb.rule_ids)} 件、経費項目 {len(rb.items)} 件、sha256 {rb.short_hash}")
     return 0
 
 
 def _cmd_rules_show(args) -> int:
-    from rich.console import Console
-    from rich.table import Table
-    from . import rulebook
+    from . import rulebook, terminal
     rb = rulebook.load(args.path)
-    values: dict[str, list[str]] = {}
-    for name, p in rb.model.parameters.items():
-        values.setdefault(p.rule, []).append(f"{name}={rb.param(name, args.year)}")
-    for key in type(rb.interp).model_fields:
-        s = getattr(rb.interp, key)
-        shown = {k: v for k, v in s.model_dump().items() if k not in ("rule", "basis", "description")}
-        values.setdefault(s.rule, []).append(f"{key}: {shown}")
-    t = Table(title=f"{rb.model.title}（{rb.name}, {args.year}年度, sha256 {rb.short_hash}）")
-    for col in ("ルールID", "出典", "根拠", "内容", "値"):
-        t.add_column(col, overflow="fold")
-    for r in rb.model.rules:
-        t.add_row(r.id, r.citation, "通知" if r.basis == "notice" else "解釈", r.title,
-                  "\n".join(values.get(r.id, [])))
-    Console().print(t)
+    terminal.print_rules(rb, args.year)
+    return 0
+
+
+def _cmd_review(args) -> int:
+    from . import review
+    return review.run(args.inputs, Path(args.output), json_path=Path(args.json) if args.json else None,
+                      rules=args.rules, jobs=args.jobs, quiet=args.quiet)
+
+
+def _cmd_template_build(args) -> int:
+    from . import rulebook, templates
+    from .errors import InputError
+    out = Path(args.output) if args.output else Path.cwd() / "workbook_templates"
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: フォルダではありません。")
+    for p in templates.build_all(out, rulebook.get(args.rules) if args.rules else None):
+        print(f"作成: {p}")
+    print(f"様式を書き出しました: {out}")
+    return 0
+
+
+def _cmd_excel_setup(args) -> int:
+    from . import excel
+    from .errors import InputError
+    conf = Path(args.conf) if args.conf else excel.user_config_path()
+    try:
+        value, previous = excel.add_udf_module(conf)
+    except OSError as exc:
+        from .files import os_reason
+        raise InputError(f"{conf}: 書き込めません（{os_reason(exc)}）。") from None
+    if previous is not None and value == previous:
+        print(f"設定済みです: {conf} の UDF Modules = {value}")
+    else:
+        print(f"{conf} の UDF Modules を「{value}」にしました。")
+    print("次に: (1) xlwings addin install でアドインを入れる（初回のみ）、"
+          "(2) Excel の xlwings タブで Import Functions を押す。")
+    return 0
+
+
+def _cmd_lite_export(args) -> int:
+    from . import excel
+    for p in excel.export_lite(Path(args.folder), args.package, args.force):
+        print(f"書き出しました: {p}")
+    print("xlwings Lite のエディタで requirements.txt と main.py の内容をそれぞれのタブに貼り付けてください。")
+    return 0
+
+
+def _cmd_bundle(args) -> int:
+    from . import bundle
+    result = bundle.make(Path(args.output), platform=args.platform, python=args.python,
+                         wheel=Path(args.wheel) if args.wheel else None)
+    print(f"書き出しました: {result.folder}（wheel {len(result.wheels)} 個、{result.platform}、Python {result.python}）")
+    print(f"導入先の PC では {result.folder / 'install.cmd'} を実行します（手順は {result.folder / '導入手順.txt'}）。")
     return 0
 
 

@@ -93,7 +93,7 @@ def lite_main() -> str:
 
 def export_lite(folder: Path, package: str | None = None, force: bool = False) -> list[Path]:
     """Write requirements.txt and main.py into `folder`; never overwrite unless `force`."""
-    from .tabular import InputError
+    from .errors import InputError
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: フォルダではありません。")
     files = {folder / "requirements.txt": lite_requirements(package), folder / "main.py": lite_main()}
@@ -106,45 +106,3 @@ def export_lite(folder: Path, package: str | None = None, force: bool = False) -
         tmp.write_text(content, encoding="utf-8", newline="\n")
         os.replace(tmp, path)
     return list(files)
-
-
-# ---- command line --------------------------------------------------------------------------------
-
-def register(sub) -> None:
-    e = sub.add_parser("excel", help="Excel（従来の xlwings アドイン）で tokkou の関数を使う設定")
-    esub = e.add_subparsers(dest="excel_command")
-    s = esub.add_parser("setup", help="xlwings.conf の UDF Modules に tokkou.udfs を追加する（既存の設定は保持）")
-    s.add_argument("--conf", help="xlwings.conf の場所（既定: ~/.xlwings/xlwings.conf）")
-    s.set_defaults(func=_cmd_setup)
-
-    lite = sub.add_parser("lite", help="xlwings Lite（Python のインストール不要）で使うためのファイル")
-    lsub = lite.add_subparsers(dest="lite_command")
-    x = lsub.add_parser("export", help="requirements.txt と main.py をフォルダに書き出す")
-    x.add_argument("folder", help="書き出すフォルダ")
-    x.add_argument("--package", help="requirements.txt に書く tokkou の指定（既定: tokkou==版。wheel の URL も可）")
-    x.add_argument("--force", action="store_true", help="既存のファイルを上書きする")
-    x.set_defaults(func=_cmd_lite_export)
-
-
-def _cmd_setup(args) -> int:
-    conf = Path(args.conf) if args.conf else user_config_path()
-    try:
-        value, previous = add_udf_module(conf)
-    except OSError as exc:
-        from .tabular import InputError  # (not cli.UsageError: under `python -m tokkou.cli` that is __main__'s)
-        raise InputError(f"{conf}: 書き込めません（{exc.strerror or exc}）。") from None
-    if previous is not None and value == previous:
-        print(f"設定済みです: {conf} の UDF Modules = {value}")
-    else:
-        print(f"{conf} の UDF Modules を「{value}」にしました。")
-    print("次に: (1) xlwings addin install でアドインを入れる（初回のみ）、"
-          "(2) Excel の xlwings タブで Import Functions を押す。")
-    return 0
-
-
-def _cmd_lite_export(args) -> int:
-    paths = export_lite(Path(args.folder), args.package, args.force)
-    for p in paths:
-        print(f"書き出しました: {p}")
-    print("xlwings Lite のエディタで requirements.txt と main.py の内容をそれぞれのタブに貼り付けてください。")
-    return 0

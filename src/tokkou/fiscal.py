@@ -12,9 +12,7 @@ from typing import Sequence
 YEARS = 3
 _CENT = Fraction(1, 100)
 
-
-class FiscalIndexError(ValueError):
-    """Inputs that cannot give a 財政力指数; the message is Japanese, for the user."""
+from .errors import FiscalIndexError
 
 
 def round_half_up_2(x: Fraction) -> Decimal:

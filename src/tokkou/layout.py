@@ -280,7 +280,7 @@ def read_lines(path: str | Path, rb: Rulebook | None = None, raw: dict | None = 
     """
     from openpyxl import load_workbook
 
-    from .tabular import InputError
+    from .errors import InputError
 
     rb = rb or rulebook_mod.get()
     lay = get(rb)

@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__, engine, layout as L, rulebook as rulebook_mod
 from .normalize import BY_KEY
 from .rulebook import Rulebook
-from .tabular import atomic_write
+from .files import atomic_write
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
@@ -180,7 +180,7 @@ def _alarm(signum, frame):
 def review_file(path: str | Path, rules: str | None = None, time_limit: float = FILE_SECONDS) -> FileReview:
     """Every finding for one returned workbook; never raises for a bad file, never runs past time_limit."""
     import signal
-    from .tabular import InputError
+    from .errors import InputError
     path = Path(path)
     fr = FileReview(file=str(path))
     if not path.is_file():  # a FIFO or a device named on the command line would never end
@@ -229,7 +229,7 @@ def _in_main_thread() -> bool:
 
 
 def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None) -> None:
-    from .tabular import InputError
+    from .errors import InputError
     lay = L.get(rb)
     raw: dict = {}
     try:
@@ -385,7 +385,7 @@ def _formula_findings(fr: FileReview, path: Path, lay, rules: str | None, rb: Ru
 
 def collect(paths: list[str]) -> list[Path]:
     """Files named, and .xlsx/.xlsm/.xls files in folders named (sorted); missing names raise."""
-    from .tabular import InputError
+    from .errors import InputError
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -541,41 +541,33 @@ def _jsonable(v):
     return v
 
 
-# ---- CLI ---------------------------------------------------------------------------------------------
+# ---- one run (the command line calls this) ----------------------------------------------------------
 
-def register(sub) -> None:
-    r = sub.add_parser("review", help="返ってきた様式を一括で確認し、確認結果のブックを作る")
-    r.add_argument("inputs", nargs="+", help="様式ファイルまたはフォルダ")
-    r.add_argument("-o", "--output", required=True, help="確認結果のブック（.xlsx）")
-    r.add_argument("--json", help="同じ内容の JSON の出力先")
-    r.add_argument("--rules", help="ルールブックのフォルダ")
-    r.add_argument("--jobs", type=int, default=2, help="並列に処理するプロセス数（既定 2）")
-    r.add_argument("--quiet", action="store_true", help="進捗と集計を表示しない")
-    r.set_defaults(func=_cmd_review)
+def run(inputs: list[str], out: Path, json_path: Path | None = None, rules: str | None = None,
+        jobs: int = 2, quiet: bool = False) -> int:
+    """Review `inputs` (files or folders) into the workbook `out` (and `json_path`); 0 when written.
 
-
-def _cmd_review(args) -> int:
-    from .cli import UsageError
-    out = Path(args.output)
+    Every output place is checked before any work (it names no input, it is a writable file place).
+    Raises InputError for a bad argument."""
+    from .errors import InputError
+    from .files import check_output
+    out = Path(out)
     if out.suffix.lower() != ".xlsx":
-        raise UsageError(f"{out}: 確認結果は .xlsx で出力します。")
-    if not out.parent.exists():
-        raise UsageError(f"{out.parent}: 出力先のフォルダがありません。")
-    paths = collect(args.inputs)
-    targets = [out] + ([Path(args.json)] if args.json else [])
+        raise InputError(f"{out}: 確認結果は .xlsx で出力します。")
+    paths = collect(inputs)
+    targets = [out] + ([Path(json_path)] if json_path else [])
     for t in targets:
-        if t.exists() and any(t.resolve() == p.resolve() for p in paths):
-            raise UsageError(f"{t}: 確認するファイルと同じです。別の出力先を指定してください。")
+        check_output(t, paths)
     if not paths:
-        raise UsageError("確認するファイル（.xlsx）がありません。")
-    rb = rulebook_mod.get(args.rules)
-    reviews = review_all(paths, args.rules, jobs=max(1, args.jobs), progress=not args.quiet)
+        raise InputError("確認するファイル（.xlsx）がありません。")
+    rb = rulebook_mod.get(rules)
+    reviews = review_all(paths, rules, jobs=max(1, jobs), progress=not quiet)
     tables = report_tables(reviews, rb)
     ident = identity(rb)
     write_xlsx(tables, ident, out)
-    if args.json:
-        write_json(tables, ident, Path(args.json))
-    if not args.quiet:
+    if json_path:
+        write_json(tables, ident, Path(json_path))
+    if not quiet:
         _print_summary(tables, out)
     return 0
 
@@ -583,7 +575,7 @@ def _cmd_review(args) -> int:
 def _print_summary(tables, out: Path) -> None:
     from rich.console import Console
     s, f = tables["summary"], tables["findings"]
-    con = Console(width=max(Console().width, 100))
+    con = Console()
     files = len(s)
     bad = int((s["読込"] == "不可").sum()) if files else 0
     with_findings = int((s["指摘（エラー）"] > 0).sum()) if files else 0

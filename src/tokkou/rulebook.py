@@ -13,9 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 RULEBOOK_NAME = "nichiiki_kankei"
 
-
-class RulebookError(Exception):
-    """A rulebook that cannot be used; the message names file, key path and value."""
+from .errors import RulebookError
 
 
 class _Strict(BaseModel):

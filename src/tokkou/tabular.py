@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -13,18 +11,13 @@ import pandas as pd
 SUFFIXES = (".csv", ".xlsx", ".json")
 MAX_INPUT_BYTES = 512 * 1024 * 1024
 
-
-class InputError(Exception):
-    """A file or argument that cannot be used; the message is one Japanese line for the user."""
+from .errors import InputError
+from .files import atomic_write, check_input_file
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Every cell as typed (text stays text: 団体コード keeps its leading zero)."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: ファイルが見つかりません。")
-    if p.is_dir():
-        raise InputError(f"{p}: フォルダではなくファイルを指定してください。")
+    p = check_input_file(path)
     suffix = p.suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError(f"{p}: 対応していない形式です（.csv / .xlsx / .json）。")
@@ -147,11 +140,7 @@ def write_table(df: pd.DataFrame, out: str | Path, inputs: list[Path] = ()) -> N
     suffix = out.suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError(f"{out}: 出力形式は .csv / .xlsx / .json のいずれかです。")
-    for i in inputs:
-        if out.exists() and Path(i).exists() and out.resolve() == Path(i).resolve():
-            raise InputError(f"{out}: 入力ファイルと同じです。別の出力先を指定してください。")
-    if not out.parent.exists():
-        raise InputError(f"{out.parent}: 出力先のフォルダがありません。")
+
     def write(tmp: Path) -> None:
         if suffix == ".csv":
             safe = df.apply(lambda c: c.map(_escape_cell)) if len(df) else df
@@ -161,21 +150,7 @@ def write_table(df: pd.DataFrame, out: str | Path, inputs: list[Path] = ()) -> N
         else:
             tmp.write_text(df.to_json(orient="records", force_ascii=False, indent=1, default_handler=str),
                            encoding="utf-8")
-    atomic_write(out, write)
-
-
-def atomic_write(target: Path, write) -> Path:
-    """write(tmp) to a temporary file beside target, then replace target in one step (or leave it as it was)."""
-    target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=".tokkou-", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    atomic_write(out, write, inputs)
 
 
 def _write_xlsx(df: pd.DataFrame, path: str) -> None:

@@ -17,7 +17,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import __version__, columns, engine, layout as L
-from .tabular import atomic_write
+from .files import atomic_write
 from . import rulebook as rulebook_mod
 from .rulebook import Rulebook
 
@@ -1006,27 +1006,3 @@ def sample_fill(rb: Rulebook) -> Fill:
     body = {"body_name": "茅野市", "body_code": "202142", "body_type": "市町村", "fiscal_year": 2025,
             "fiscal_correction": 1}
     return Fill(body=body, lines=lines, coordinators=coords)
-
-
-def register(sub) -> None:
-    t = sub.add_parser("template", help="Excel様式（テンプレート）")
-    tsub = t.add_subparsers(dest="template_command")
-    b = tsub.add_parser("build", help="ルールブックから様式を生成する（workbook_templates/）")
-    b.add_argument("-o", "--output", default=None, help="出力フォルダ（既定: workbook_templates）")
-    b.add_argument("--rules", default=None, help="ルールブックのフォルダ")
-    b.set_defaults(func=_cmd_build)
-
-
-def default_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    return here.parent.parent / "workbook_templates"
-
-
-def _cmd_build(args) -> int:
-    from .cli import UsageError
-    out = Path(args.output) if args.output else default_dir()
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: フォルダではありません。")
-    for p in build_all(out, rulebook_mod.get(args.rules) if args.rules else None):
-        print(f"作成: {p}")
-    return 0

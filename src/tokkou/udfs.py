@@ -27,7 +27,6 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 import xlwings as xw
-from xlwings import XlwingsError
 
 from . import columns, engine, fiscal, rulebook
 from .normalize import BY_KEY, EXCEL_ERRORS, OUTPUT_COLUMNS, Parsers, is_blank, parse_decimal, parse_year
@@ -42,9 +41,7 @@ OFFICEJS = getattr(xw.func, "__module__", "") == "xlwings.pro.udfs_officejs"
 if OFFICEJS and "pyodide" not in sys.modules and importlib.util.find_spec("pyodide") is None:
     sys.modules["pyodide"] = None
 
-
-class UdfError(XlwingsError):
-    """A bad argument: Excel shows #VALUE! with this (Japanese) message."""
+from .errors import UdfError  # noqa: E402 - an XlwingsError: Excel shows #VALUE! with the Japanese message
 
 
 # ---- argument help (Excel's function wizard / formula tooltip) -------------------------------
