@@ -13,10 +13,6 @@ MAX_CLASS = 300
 EXCEPTIONS: dict[str, str] = {
     # "module.py:qualified.name": "reason",
     "engine.py:evaluate_columns": "being split into named stages (issue 8 item 5)",
-    "templates.py:_Builder": "being split into one function per sheet (issue 8 item 4)",
-    "templates.py:_Builder.rules_sheet": "as above",
-    "templates.py:_Builder.body_sheet": "as above",
-    "layout.py:read_lines": "the template reader moves to its own module (issue 8 item 4)",
 }
 
 

@@ -12,9 +12,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from tokkou import engine, layout as L, rulebook, templates
+from tokkou import engine, formulas, layout as L, rulebook, templates
 import lo
 from tokkou.normalize import EXCEL_ERRORS
+from tokkou.template_reader import read_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "workbook_templates"
@@ -154,7 +155,7 @@ def test_native_formulas_use_no_udf_and_read_rules_from_the_rules_sheet():
 
 def test_sample_reads_back_to_the_csv_lines_and_its_cached_values_are_the_engines():
     sample = COMMITTED / "examples" / L.SAMPLE_NAME
-    lines = L.read_lines(sample)
+    lines = read_lines(sample)
     assert set(lines["category"].map(str).str[:1]) >= {"①", "②", "③", "⑤", "4"}
     res = engine.evaluate_frame(lines, RB)
     assert "excluded" in set(res["status"])
@@ -314,7 +315,7 @@ def recalculated(tmp_path_factory):
 def test_libreoffice_recalculation_equals_the_engine_cell_by_cell(recalculated):
     checked_lines = checked_people = cells = 0
     for name, (src, done, seconds) in recalculated.items():
-        res = engine.evaluate_frame(L.read_lines(src), RB)
+        res = engine.evaluate_frame(read_lines(src), RB)
         want = _engine_rows(res)
         got = _workbook_rows(openpyxl.load_workbook(done, data_only=True))
         for key, exp in want.items():
@@ -332,7 +333,7 @@ def test_libreoffice_recalculation_equals_the_engine_cell_by_cell(recalculated):
 
 def test_libreoffice_sees_every_status_and_the_edges(recalculated):
     src, done, _ = recalculated["municipality"]
-    res = engine.evaluate_frame(L.read_lines(src), RB)
+    res = engine.evaluate_frame(read_lines(src), RB)
     assert {"eligible", "partial", "excluded", "error"} <= set(res["status"])
     coord = res[res["sheet"] == L.SHEET_COORD].groupby("row")
     assert any("capped" in " ".join(ids) or "CAP-COORD" in " ".join(ids) for _, ids in coord["rule_ids"])
@@ -340,8 +341,8 @@ def test_libreoffice_sees_every_status_and_the_edges(recalculated):
     for rid in ("EXCL-CASH", "EXCL-NEWBUILD", "ROUTE-MIGRATION", "SCOPE-SINGLE", "APPORTION-MIXED",
                 "SELECT-COOPERATOR", "INTERP-SPECIFIC-REVENUE", "EXCL-FOOD"):
         assert rid in ids, rid
-    assert "SCOPE-FY" in " ".join(engine.evaluate_frame(L.read_lines(recalculated["fy2024"][0]), RB)["rule_ids"])
-    assert "SCOPE-BODY" in " ".join(engine.evaluate_frame(L.read_lines(recalculated["special_ward"][0]), RB)["rule_ids"])
+    assert "SCOPE-FY" in " ".join(engine.evaluate_frame(read_lines(recalculated["fy2024"][0]), RB)["rule_ids"])
+    assert "SCOPE-BODY" in " ".join(engine.evaluate_frame(read_lines(recalculated["special_ward"][0]), RB)["rule_ids"])
 
 
 def test_libreoffice_shows_no_error_value_anywhere(recalculated, tmp_path):
@@ -358,7 +359,7 @@ def test_libreoffice_shows_no_error_value_anywhere(recalculated, tmp_path):
 
 def test_libreoffice_summary_totals_equal_the_engine(recalculated):
     src, done, _ = recalculated["municipality"]
-    res = engine.evaluate_frame(L.read_lines(src), RB)
+    res = engine.evaluate_frame(read_lines(src), RB)
     ws = openpyxl.load_workbook(done, data_only=True)[L.SHEET_SUMMARY]
     col = {c.key: c.letter for c in L.SUMMARY_COLUMNS}
     total_row = L.SUMMARY_FIRST_ROW + 5
@@ -401,13 +402,21 @@ def test_floordiv_formula_is_exact_where_a_naive_rounddown_is_not():
 
 # ---- the add-in variant through the Office.js call path -----------------------------------
 
-def _resolve(arg, ws, body: dict):
+_BODY_NAMES = {"TK_FY": "fiscal_year", "TK_B_TYPE": "body_type", "TK_B_CODE": "body_code",
+               "TK_COEF_IN": "fiscal_correction", "TK_B_NAME": "body_name"}
+
+
+def _resolve(arg, ws, body: dict, empty=None):
+    """The value Excel hands the function for one argument spec; `empty` is what a blank cell becomes
+    (None: Excel for the web; 0: Excel desktop, office-js issue 5262)."""
     kind, v = arg
-    if kind == "cell":
-        return ws[v].value
-    if kind == "name":
-        return body[{"TK_FY": "fiscal_year", "TK_B_TYPE": "body_type", "TK_B_CODE": "body_code",
-                     "TK_COEF_IN": "fiscal_correction", "TK_B_NAME": "body_name"}[v]]
+    value = (lambda: body[_BODY_NAMES[v]] if v in _BODY_NAMES else ws[v].value)
+    if kind in ("cell", "name"):
+        x = value()
+        return empty if _blank(x) else x
+    if kind == "blankable":  # IF(c="","",c): a blank arrives as "" on every client
+        x = value()
+        return "" if _blank(x) else x
     if kind == "lit":
         return None if v == "" else v
     return [[0 if _blank(x) else x for x in (_resolve(p, ws, body) for p in v)]]
@@ -420,14 +429,13 @@ def test_addin_formulas_through_officejs_equal_the_engine(tmp_path):
     fill = random_fill(42, 40, 10, body)
     path = templates.build_workbook(tmp_path / "addin.xlsx", "addin", RB, fill)
     wb = openpyxl.load_workbook(path)
-    builder = templates._Builder(tmp_path / "unused.xlsx", "addin", RB, fill)
-    res = engine.evaluate_frame(L.read_lines(path), RB)
+    res = engine.evaluate_frame(read_lines(path), RB)
     want = _engine_rows(res)
     checked = 0
     for (sheet, row), exp in want.items():
         ws = wb[sheet]
         cols = LC if sheet == L.SHEET_LINES else CC
-        calls = builder.addin_calls(sheet, row, cols)
+        calls = formulas.addin_calls(sheet, row, RB)
         for key, call in calls.items():
             assert templates.render(call) in ws[f"{cols[key]}{row}"].value  # the cell calls exactly this
         args = {k: [_resolve(a, ws, body) for a in call[1]] for k, call in calls.items()}

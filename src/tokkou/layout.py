@@ -1,4 +1,4 @@
-"""The one description of the workbook template layout, and `read_lines` to read a filled one.
+"""The one description of the workbook template layout (tokkou.template_reader reads a filled one).
 
 The builder (templates.py), the review and the tests all take sheet names, rows and column letters
 from here, so a filled template is read back with exactly the mapping it was written with.
@@ -7,10 +7,6 @@ Columns that depend on the rulebook (the coordinator cost items) come from `get(
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import pandas as pd
 
 from . import columns, rulebook as rulebook_mod
 from .rulebook import Rulebook
@@ -257,114 +253,10 @@ def category_choice(cat) -> str:
     return f"{cat.symbol}{cat.name}"
 
 
-# ---- reading a filled template back --------------------------------------------------------
-
-def _blank(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
-def _zero_or_blank(v: Any) -> bool:
-    return _blank(v) or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0)
-
-
-def read_lines(path: str | Path, rb: Rulebook | None = None, raw: dict | None = None) -> pd.DataFrame:
-    """Engine input lines (SPEC §4.1 keys) of a filled template, inputs as typed.
-
-    事業: one line per row with any input. コーディネーター: per person row, one line for the
-    報償費等 (item = 配置の種類, 特定財源 deducted there) and one per non-zero cost column
-    (飲食費 on the food item's line); a zero or blank amount makes no line. Every line gets the
-    団体情報 values. Extra columns: `sheet`, `row`, `cell` (the amount cell) locate the source.
-    `raw`, when given, receives every row read as {(sheet, row): values tuple}, the cover's values
-    as {(SHEET_COVER, key): value}, "sheetnames" and "max_row" (declared used range of 事業 and
-    コーディネーター), so a caller needs no second pass over the file.
-    """
-    from openpyxl import load_workbook
-
-    from .errors import InputError
-
-    rb = rb or rulebook_mod.get()
-    lay = get(rb)
-    p = Path(path)
-    try:
-        wb = load_workbook(p, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
-        if xml_forbidden(exc):  # defusedxml refused a DTD, entity or external reference
-            raise InputError(f"{p}: XML に DTD・エンティティ宣言または外部参照があります（XML 爆弾・外部参照の可能性）。開きません。") from None
-        raise InputError(f"{p}: 読み込めません（{type(exc).__name__}）。") from None
-    try:
-        if raw is not None:
-            raw["sheetnames"] = list(wb.sheetnames)
-            # the used range each sheet declares (<dimension>): cheap, and rows past it are never read
-            raw["max_row"] = {s: wb[s].max_row for s in (SHEET_LINES, SHEET_COORD) if s in wb.sheetnames}
-        missing = [s for s in (SHEET_BODY, SHEET_LINES, SHEET_COORD) if s not in wb.sheetnames]
-        if missing:
-            raise InputError(f"{p}: シート「{'」「'.join(missing)}」がありません（様式が違います）。")
-        body_ws = wb[SHEET_BODY]
-        last = BODY_FIRST_ROW + len(BODY_FIELDS) - 1
-        body_rows = list(body_ws.iter_rows(min_row=BODY_FIRST_ROW, max_row=last, min_col=3, max_col=3,
-                                           values_only=True))
-        body_rows += [(None,)] * (len(BODY_FIELDS) - len(body_rows))
-        body = {key: body_rows[i][0] if body_rows[i] else None for i, (key, _) in enumerate(BODY_FIELDS)}
-        if raw is not None and SHEET_COVER in wb.sheetnames:
-            cover = list(wb[SHEET_COVER].iter_rows(min_row=COVER_FIRST_ROW, max_row=COVER_FIRST_ROW + len(COVER_FIELDS) - 1,
-                                                   min_col=3, max_col=3, values_only=True))
-            cover += [(None,)] * (len(COVER_FIELDS) - len(cover))
-            for i, (key, _) in enumerate(COVER_FIELDS):
-                raw[(SHEET_COVER, key)] = cover[i][0] if cover[i] else None
-        records: list[dict] = []
-        inputs = [c for c in LINE_COLUMNS if c.kind == "input"]
-        ws = wb[SHEET_LINES]
-        for r, row in enumerate(ws.iter_rows(min_row=LINES_FIRST_ROW, max_row=LINES_FIRST_ROW + LINES_COUNT - 1,
-                                             max_col=len(LINE_COLUMNS), values_only=True), LINES_FIRST_ROW):
-            if raw is not None:
-                raw[(SHEET_LINES, r)] = row
-            vals = {c.key: row[_index(c.letter)] if _index(c.letter) < len(row) else None for c in inputs}
-            if all(_blank(v) for v in vals.values()):
-                continue
-            rec = {**body, **vals, "sheet": SHEET_LINES, "row": r, "cell": f"{LINES['cost'].letter}{r}"}
-            records.append(rec)
-        ws = wb[SHEET_COORD]
-        cc = lay.coord
-        for r, row in enumerate(ws.iter_rows(min_row=COORD_FIRST_ROW, max_row=COORD_FIRST_ROW + COORD_COUNT - 1,
-                                             max_col=len(lay.coord_columns), values_only=True), COORD_FIRST_ROW):
-            if raw is not None:
-                raw[(SHEET_COORD, r)] = row
-            v = {c.key: row[_index(c.letter)] if _index(c.letter) < len(row) else None
-                 for c in lay.coord_columns}
-            person = {**body, "category": 4, "person_id": v["person_id"] or coordinator_id(r - COORD_FIRST_ROW),
-                      "person_name": v["person_name"], "employment": v["employment"],
-                      "other_measure": v["other_measure"], "study_coordinator": v["study_coordinator"],
-                      "in_strategy_plan": v["in_strategy_plan"], "months_served": v["months_served"],
-                      "sheet": SHEET_COORD, "row": r}
-            if not _zero_or_blank(v["reward"]):
-                records.append({**person, "item": v["placement"], "cost": v["reward"],
-                                "specific_revenue": v["specific_revenue"], "cell": f"{cc['reward'].letter}{r}"})
-            for c in lay.coord_columns:
-                if c.item and not _zero_or_blank(v[c.key]):
-                    rec = {**person, "item": c.item, "cost": v[c.key], "cell": f"{c.letter}{r}"}
-                    if c.item == lay.food_item_id:
-                        rec["food_amount"] = v["food_amount"]
-                    records.append(rec)
-    finally:
-        wb.close()
-    keys = ["sheet", "row", "cell", *[k for k, _ in BODY_FIELDS], "category", "item", "project_name", "cost",
-            "specific_revenue", "bond_amount", "excluded_amount", "apportion_ratio", "main_purpose",
-            "national_subsidy", "cash_benefit", "new_construction", "pref_grant", "person_id", "person_name",
-            "employment", "other_measure", "study_coordinator", "in_strategy_plan", "months_served", "food_amount"]
-    return pd.DataFrame(records, columns=keys, dtype=object)
-
-
-def xml_forbidden(exc: BaseException | None) -> bool:
-    """Whether defusedxml refused the XML (openpyxl wraps its error in a ValueError)."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if "Forbidden" in type(exc).__name__:
-            return True
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
-
+# ---- column letters ------------------------------------------------------------------------
 
 def _index(letter: str) -> int:
+    """Zero-based column index of a column letter ("A" → 0)."""
     n = 0
     for ch in letter:
         n = n * 26 + ord(ch) - 64

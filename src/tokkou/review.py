@@ -1,7 +1,7 @@
 """`tokkou review`: check returned templates against the engine, file by file, safely.
 
 Per workbook: the bytes are screened before any XML parser sees them (size, zip directory, DOCTYPE,
-CFB containers), then the inputs are read through `layout.read_lines`, recomputed by the engine,
+CFB containers), then the inputs are read through `template_reader.read_lines`, recomputed by the engine,
 and compared with what the workbook shows (cached values) and with the formulas the builder
 writes. A file that cannot be read costs one finding; the batch goes on.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, engine, layout as L, rulebook as rulebook_mod
+from . import __version__, engine, layout as L, rulebook as rulebook_mod, template_reader
 from .normalize import BY_KEY
 from .rulebook import Rulebook
 from .files import atomic_write
@@ -132,14 +132,9 @@ def screen(path: Path, fr: FileReview) -> bool:
 
 @lru_cache(maxsize=4)
 def expected_formulas(variant: str, rb_path: str) -> dict[tuple[str, int, str], str]:
-    """{(sheet, row, key): formula} of a freshly built template of that variant (read like a return)."""
-    import tempfile
-
-    from . import templates
-    rb = rulebook_mod.get(rb_path)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = templates.build_workbook(Path(tmp) / f"{variant}.xlsx", variant, rb)
-        return _read_formulas(path, L.get(rb))
+    """{(sheet, row, key): formula} the template of that variant holds (tokkou.formulas, no workbook written)."""
+    from . import formulas
+    return formulas.expected_formulas(variant, rulebook_mod.get(rb_path))
 
 
 def _read_formulas(path: Path, lay) -> dict[tuple[str, int, str], str]:
@@ -209,7 +204,7 @@ def review_file(path: str | Path, rules: str | None = None, time_limit: float = 
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
         _ARMED[0] = False
         fr.readable, fr.lines = False, None
-        if L.xml_forbidden(exc):  # defusedxml, behind the screen: DTD, entity, external reference
+        if template_reader.xml_forbidden(exc):  # defusedxml, behind the screen: DTD, entity, external reference
             fr.add("", "", "REVIEW-FILE", "error",
                    "XML に DTD・エンティティ宣言または外部参照があります（XML 爆弾・外部参照の可能性）。開きません。")
         else:
@@ -233,7 +228,7 @@ def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None
     lay = L.get(rb)
     raw: dict = {}
     try:
-        lines = L.read_lines(path, rb, raw=raw)
+        lines = template_reader.read_lines(path, rb, raw=raw)
     except InputError:
         if "sheetnames" not in raw:
             raise

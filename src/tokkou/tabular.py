@@ -55,11 +55,11 @@ def _read_xlsx(p: Path) -> pd.DataFrame:
         raise InputError(f"{p}: .xlsx ではありません（壊れているか別の形式です）。")
     from openpyxl import load_workbook
 
-    from . import layout
+    from . import layout, template_reader
     wb = load_workbook(p, read_only=True, data_only=True)
     if {layout.SHEET_LINES, layout.SHEET_COORD} <= set(wb.sheetnames):
         wb.close()  # a filled tokkou template: its lines, as the layout defines them
-        return layout.read_lines(p)
+        return template_reader.read_lines(p)
     try:
         ws = wb.worksheets[0]
         rows = ws.iter_rows(values_only=True)

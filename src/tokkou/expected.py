@@ -1,0 +1,135 @@
+"""Expected cell values of a filled template: what each formula cell should show, from the engine.
+
+The builder writes them as cached results (so a filled sample opens with its values shown), and
+the review compares a returned workbook's cached results against them. Keys are
+(sheet, row, column key).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from . import engine, layout as L
+from .rulebook import Rulebook
+from .template_reader import read_lines
+
+COEF_DECIMALS = 4  # the engine accepts 財政力補正係数 with at most 4 decimals
+
+
+def decimals(d: Decimal) -> int:
+    return max(0, -d.normalize().as_tuple().exponent)
+
+
+def rate_scales(rb: Rulebook) -> tuple[int, int]:
+    """(10^decimals of 措置率×補正係数, 10^decimals of the ④ rate) over every period: exact integers."""
+    years = rb.param_years()
+    rate = max(decimals(rb.param("general_rate", y)) for y in years) + COEF_DECIMALS
+    crate = max(decimals(rb.param("coordinator_rate", y)) for y in years)
+    return 10 ** rate, 10 ** crate
+
+
+def body_values(rb: Rulebook, body: dict) -> dict:
+    """Cached values of the 団体情報 calculations: only meaningful for a filled, valid body."""
+    if not body.get("fiscal_year"):
+        return {}
+    fy = int(body["fiscal_year"])
+    coef = Decimal(str(body.get("fiscal_correction") or rb.interp.fiscal_correction.default_coefficient))
+    rate = rb.param("general_rate", fy) * coef
+    scale, cscale = rate_scales(rb)
+    period = int(engine.context(rb).year_bucket([fy])[0]) + 1
+    return {"general_rate_n": int(rate * scale), "coord_rate_n": int(rb.param("coordinator_rate", fy) * cscale),
+            "code_norm": str(body.get("body_code") or ""), "code_ok": 1, "type_eff": body.get("body_type") or "",
+            "code_type": body.get("body_type") or "", "body_error": "", "body_excluded": "",
+            "coef_eff": float(coef), "period": period, "general_rate": float(rate),
+            "cap_dedicated": rb.param("coord_cap_dedicated", fy),
+            "cap_concurrent": rb.param("coord_cap_concurrent", fy)}
+
+
+def _exclusion_texts(ctx, rb: Rulebook) -> set[str]:
+    periods = range(len(rb.param_years()))
+    return {ctx.reason_text(int(engine.BIT[e]), b)[0] for e in engine.EXCLUSIONS for b in periods}
+
+
+def engine_cached(path: Path | None, rb: Rulebook, result=None) -> dict:
+    """Cached values for a filled workbook's formula cells: the engine's results on read_lines.
+
+    `result`: the engine's output on those lines, when the caller has it already.
+    Per sheet row (a coordinator row is several engine lines): amounts summed, statuses merged
+    (one status, else エラー if any, else 一部対象), the deciding rule's sentence as 理由.
+    """
+    from .normalize import Parsers
+    parsers = Parsers(rb)
+    ctx = engine.context(rb)
+    res = result if result is not None else engine.evaluate_frame(read_lines(path, rb), rb)
+    exclusions = _exclusion_texts(ctx, rb)
+    cached: dict = {}
+    for (sheet, row), grp in res.groupby(["sheet", "row"], sort=False):
+        rec = _row_values(sheet, grp, rb, ctx, parsers, exclusions)
+        for k, v in rec.items():
+            cached[(sheet, int(row), k)] = v
+    return cached
+
+
+def _row_values(sheet: str, grp, rb: Rulebook, ctx, parsers, exclusions: set[str]) -> dict:
+    st = set(grp["status"])
+    status = st.pop() if len(st) == 1 else ("error" if "error" in st else "partial")
+    ids = set(" ".join(grp["rule_ids"]).split())
+    excl = status != "error" and grp["reasons"].iloc[0].split(" [")[0] in exclusions
+    rec: dict = {"_state": L.STATE_ERROR if status == "error" else (L.STATE_EXCLUDED if excl else L.STATE_COUNTED),
+                 "status": engine.STATUS_JA[status], "reasons": ""}
+    if status == "error":
+        rec.update(eligible_cost="", measure_amount="", rate="", cap="", reasons=grp["reasons"].iloc[0])
+        rec["_err"] = rec["reasons"]
+    else:
+        rec["eligible_cost"] = int(sum(grp["eligible_cost"]))
+        rec["measure_amount"] = int(sum(grp["measure_amount"]))
+        if excl:
+            rec["reasons"] = rec["_excl"] = grp["reasons"].iloc[0].split(" [")[0]
+    if sheet == L.SHEET_LINES:
+        if status != "error":
+            rec["rate"] = float(grp["rate"].iloc[0])
+        c = grp["category"].iloc[0]
+        rec["_cat"] = (parsers.category(c)[0] or 0) if c not in (None, "") else 0
+        rec["_cost"] = int(grp["cost"].iloc[0]) if status != "error" else 0
+        return rec
+    rec["_lines"] = len(grp)
+    rec["_cost_total"] = int(sum(int(v) for v in grp["cost"]))
+    if status != "error":
+        fy = int(grp["fiscal_year"].iloc[0])
+        bucket = int(ctx.year_bucket([fy])[0])
+        ded = parsers.employments.parse(grp["employment"].iloc[0])[0] == 0
+        rec["cap"] = rb.param("coord_cap_dedicated" if ded else "coord_cap_concurrent", fy)
+        for rid in ("CAP-COORD-DEDICATED", "CAP-COORD-CONCURRENT"):
+            text = ctx.reason_text(int(engine.BIT[(rid, "capped")]), bucket)[0]
+            if not excl and rid in ids and any(text in t for t in grp["reasons"]):
+                rec["reasons"] = text
+    return rec
+
+
+def summary_cached(cached: dict, rb: Rulebook) -> dict:
+    """Cached values of the 集計 sheet from the line sheets' cached values."""
+    out = {}
+    first = L.SUMMARY_FIRST_ROW
+    totals = {k: 0 for k in ("lines", "cost", "eligible_cost", "measure_amount", "errors")}
+    for i, cat in enumerate(rb.model.categories):
+        vals = {k: 0 for k in totals}
+        for (sheet, row, key), v in cached.items():
+            if key != "_state":
+                continue
+            is_cat = (sheet == L.SHEET_COORD) if cat.id == 4 else (
+                sheet == L.SHEET_LINES and cached.get((sheet, row, "_cat")) == cat.id)
+            if not is_cat:
+                continue
+            vals["lines"] += 1
+            vals["errors"] += v == L.STATE_ERROR
+            for k in ("eligible_cost", "measure_amount"):
+                e = cached.get((sheet, row, k))
+                vals[k] += e if isinstance(e, int) else 0
+            vals["cost"] += cached.get((sheet, row, "_cost_total"), 0) if sheet == L.SHEET_COORD else \
+                cached.get((sheet, row, "_cost"), 0)
+        for k, v in vals.items():
+            out[(L.SHEET_SUMMARY, first + i, k)] = v
+            totals[k] += v
+    for k, v in totals.items():
+        out[(L.SHEET_SUMMARY, first + 5, k)] = v
+    return out
