@@ -12,12 +12,15 @@ from tokkou.normalize import check_digit, header_key, parse_body_code, parse_boo
 @pytest.mark.parametrize("raw, value", [
     ("1,000円", 1000), ("１，０００", 1000), ("１０００円", 1000), (" 2500000 ", 2500000), (1000, 1000),
     (1000.0, 1000), ("¥12,345", 12345), ("0", 0),
+    # SPEC §4.1: a unit in a cell scales the cell (「120万」 as offices write it)
+    ("12千", 12000), ("１２０万円", 1_200_000), ("120万", 1_200_000), ("1.2百万円", 1_200_000),
+    ("1,200千円", 1_200_000), ("-", 0), ("－", 0), ("―", 0), (3300000.0000000005, 3_300_000),
 ])
 def test_yen_accepts_what_people_type(raw, value):
     assert parse_yen(raw) == (value, None)
 
 
-@pytest.mark.parametrize("raw", ["abc", "1000.5", "-1", "▲500", "12千", True, float("inf"), "10000000000000"])
+@pytest.mark.parametrize("raw", ["abc", "1000.5", "-1", "▲500", "12ドル", "1.2345千円", 1000.01, "100 200", True, float("inf"), "10000000000000"])
 def test_yen_rejects_with_a_reason(raw):
     value, err = parse_yen(raw)
     assert value is None and err

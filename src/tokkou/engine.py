@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from . import amounts, items as items_mod
 from . import rulebook as rulebook_mod
 from .normalize import (BY_KEY, INPUT_COLUMNS, OUTPUT_COLUMNS, Parsers, absent, body_type_from_code, header_key,
                         is_blank, parse_column, reference_bodies)
@@ -102,6 +103,7 @@ class _Context:
         self.rate_kind = {c.id: c.rate_kind for c in m.categories}
         self.reference = reference_bodies()
         self.line_exclusions = line_exclusions(rb)
+        self.matcher = items_mod.ItemMatcher(rb)
         missing = [f"{rid}.messages.{v}" for rid, v in EVENTS + RULE_ERRORS
                    if rid not in rb.rule_ids or v not in rb.rule(rid).messages]
         if missing:
@@ -234,6 +236,8 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     purpose = P["main_purpose"].take(ctx.purpose["dual_residence"], np.int64)
     flag = {k: P[k].take(False, bool) for k in ("national_subsidy", "cash_benefit", "new_construction",
                                                  "pref_grant", "study_coordinator", "in_strategy_plan")}
+    wording = _read_wording(ctx, columns, P, item, cat, flag)
+    item = wording.item
     is_pref = btype == ctx.prefecture
     rule_err[flag["pref_grant"] & ~is_pref & (btype >= 0)] |= rule_err_bits[("INCL-PREF-GRANT", "not_prefecture")]
     mixed = purpose == ctx.purpose["tourism_industry"]
@@ -397,9 +401,31 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
                     ids.append(rid)
         reasons[row] = ("[入力エラー] " if errors.get(int(row)) else "") + " ".join(msgs)
         rule_ids[row] = " ".join(ids)
+    _append_notes(wording, err, reasons, rule_ids)
     rate_obj[err] = None
     return {"eligible_cost": eligible, "rate": rate_obj, "measure_amount": measure,
             "status": status, "reasons": reasons, "rule_ids": rule_ids, "error": err}
+
+
+def _read_wording(ctx, columns, P, item, cat, flag):
+    """Open 経費項目 and 予算の節 (items.py): example per line, notes, 新築 written in the wording."""
+    if "item" not in columns and "budget_section" not in columns:
+        return items_mod.Reading(item, {}, {}, None)
+    given = {k: (P[k].given, flag[k]) for k in ("cash_benefit", "new_construction")}
+    wording = items_mod.resolve(ctx.rb, ctx.matcher, columns.get("item"), item, cat, columns.get("budget_section"), given)
+    flag["new_construction"] |= wording.new_construction & ~P["new_construction"].given
+    return wording
+
+
+def _append_notes(wording, err, reasons, rule_ids) -> None:
+    """Info notes and 節 warnings after the reasons of lines that are not errors (status unchanged)."""
+    for row, extra in wording.notes.items():
+        if err[row]:
+            continue
+        reasons[row] = f"{reasons[row]} {' '.join(extra)}".strip()
+        added = [i for i in wording.note_ids.get(row, []) if i not in rule_ids[row].split()]
+        if added:
+            rule_ids[row] = " ".join([rule_ids[row], *added]).strip()
 
 
 def _mask(events) -> np.int64:
@@ -540,8 +566,12 @@ def _coordinators(ctx, coord, counted, err, gid, emp, months, months_given, fy, 
 
 # ---- faces of the core ---------------------------------------------------------------------
 
-def frame_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
-    """A DataFrame's input columns by key (headers may be keys or Japanese aliases)."""
+def frame_columns(df: pd.DataFrame, unit: int | None = None) -> dict[str, np.ndarray]:
+    """A DataFrame's input columns by key (headers may be keys or Japanese aliases).
+
+    Amount columns are read in the unit their header names (「事業費（千円）」), else in `unit`
+    (yen per unit of a 「（単位：千円）」 line above the table), else in yen.
+    """
     cols: dict[str, np.ndarray] = {}
     for name in df.columns:
         key = header_key(name)
@@ -549,6 +579,8 @@ def frame_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
             continue
         s = df[name]
         arr = s.to_numpy() if s.dtype.kind in "iub" else s.to_numpy(dtype=object)  # missing stays NaN/NA
+        if BY_KEY[key].kind == "yen":
+            arr = amounts.scale_column(arr, str(name), unit)
         if key in cols:  # two headers for one column (e.g. 起債対象経費 and 地方債充当額): first filled wins
             first = cols[key].astype(object)
             blank = np.array([is_blank(v) for v in first], dtype=bool)
@@ -559,9 +591,11 @@ def frame_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def evaluate_frame(df: pd.DataFrame, rb: Rulebook | None = None,
-                   defaults: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """Batch path: the input frame with the result columns (English keys) appended."""
-    cols = frame_columns(df)
+                   defaults: Mapping[str, Any] | None = None, unit: int | None = None) -> pd.DataFrame:
+    """Batch path: the input frame with the result columns (English keys) appended.
+
+    `unit`: yen per unit of amount columns whose header names none (a 「単位：千円」 title line)."""
+    cols = frame_columns(df, unit)
     out = evaluate_columns(cols, len(df), rb, defaults)
     result = df.copy()
     output_names = {k for k, _ in OUTPUT_COLUMNS}
@@ -589,6 +623,8 @@ def evaluate_records(records: Sequence[Mapping[str, Any]], rb: Rulebook | None =
         for k, v in rec.items():
             key = header_key(k)
             if key in keys:
+                if BY_KEY[key].kind == "yen":  # 「事業費（千円）」 as a field name: read as a header is
+                    v = amounts.scale_cell(v, str(k))
                 keys[key][i] = v
     out = evaluate_columns(keys, n, rb, defaults)
     err = out["error"]

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from . import amounts
 from . import columns
 from .columns import Column
 from .rulebook import Rulebook
@@ -183,33 +184,41 @@ def parse_decimal(v: Any) -> tuple[Decimal | None, str | None]:
 _EU_GROUPING = re.compile(r"\d{1,3}(\.\d{3})+")
 
 
+def _yen_text(v: str) -> tuple[Decimal | None, str | None]:
+    s, problem = _number_text(v)
+    if problem:
+        return None, problem
+    s = s.replace("¥", "").replace("\\", "").replace("￥", "")
+    if s in amounts.DASHES:
+        return Decimal(0), None  # a lone dash is 0 (SPEC §4.1)
+    s, scale, problem = amounts.split_unit(s)
+    if problem:
+        return None, problem
+    if _EU_GROUPING.fullmatch(s):
+        return None, "「.」が小数点か桁区切りか判別できません（円単位の整数で入力してください）"
+    d, problem = _plain_decimal(s.replace("▲", "-").replace("△", "-"))
+    if problem:
+        return None, problem if problem != "数値として読めません" else "金額として読めません"
+    return d * scale, None
+
+
 def parse_yen(v: Any) -> tuple[int | None, str | None]:
+    """Whole yen from a cell as typed: 1,200,000円, 「１２０万円」, 「1.2百万円」, 「-」 (0), Excel float
+    noise (amounts.py); bounded before any conversion (guard_number); ≤ 1兆円."""
     problem = guard_number(v)
     if problem:
         return None, problem if problem != NOT_A_NUMBER else "金額ではありません"
     if isinstance(v, (int, np.integer)):
-        n = int(v)
+        d = Decimal(int(v))
+    elif isinstance(v, (float, np.floating)):
+        d = Decimal(repr(float(v)))
     else:
-        s = v
-        if isinstance(v, str):
-            s, problem = _number_text(v)
-            if problem:
-                return None, problem
-            s = s.replace("¥", "").replace("\\", "")
-            if s.endswith("円"):
-                s = s[:-1]
-            if s.endswith("千"):
-                return None, "「千円」単位ではなく円単位で入力してください"
-            if _EU_GROUPING.fullmatch(s):
-                return None, "「.」が小数点か桁区切りか判別できません（円単位の整数で入力してください）"
-        d, err = parse_decimal(s)
-        if err:
-            return None, err if err not in ("数値として読めません", NOT_A_NUMBER) else "金額として読めません"
-        if d != d.to_integral_value():
-            return None, "金額は円単位の整数で入力してください"
-        n = int(d)
-    if n < 0:
-        return None, "金額に負の値は入力できません"
+        d, problem = _yen_text(_str(v))
+        if problem:
+            return None, problem
+    n, problem = amounts.whole_yen(d)
+    if problem:
+        return None, problem
     if n > MAX_YEN:
         return None, "金額が大きすぎます（1兆円以下）"
     return n, None
@@ -237,6 +246,11 @@ def _era_year(s: str) -> tuple[int | None, str | None] | None:
 def parse_year(v: Any) -> tuple[int | None, str | None]:
     if isinstance(v, str) and len(v.strip()) > MAX_NUMBER_CHARS:
         return None, YEAR_FORMAT
+    from_date = amounts.fiscal_year_of_date(v)  # a date typed in 年度: its fiscal year (April–March)
+    if from_date is not None:
+        v, err = from_date
+        if err:
+            return None, err
     if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
         y = int(v)
     elif isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
@@ -278,7 +292,7 @@ RATIO_FORMAT = "按分率として読めません（0〜1 または 0%〜100%）
 
 
 def parse_ratio(v: Any, max_decimals: int) -> tuple[Decimal | None, str | None]:
-    d, err = parse_decimal(v)
+    d, err = parse_decimal(amounts.ratio_text(v))  # 「3割」 → 0.3
     if err:
         return None, RATIO_FORMAT if err in ("数値として読めません", NOT_A_NUMBER) else err
     if not 0 <= d <= 1:  # before any quantize: d is bounded from here on
@@ -401,13 +415,15 @@ class Parsers:
         return None, "区分は1〜5、①〜⑤または区分名で入力してください"
 
     def item(self, v: Any) -> tuple[int | None, str | None]:
+        """An annex item by its ID (「C3-06」, 「C3-06 移住体験住宅…」); any other wording is open
+        (None, no problem): the engine matches it within the line's category (items.py)."""
         key = _text(v).lower()
-        if key in self.items:
-            return self.items[key], None
         m = re.match(r"(c[1-5]-\d{2})", key)
-        if m and m.group(1) in self.items:
-            return self.items[m.group(1)], None
-        return None, "別添の経費項目（IDまたは名称）として見つかりません"
+        if m:
+            if m.group(1) in self.items:
+                return self.items[m.group(1)], None
+            return None, "別添の経費項目IDとして見つかりません"
+        return None, None
 
     def for_kind(self, kind: str) -> Callable[[Any], tuple[Any, str | None]]:
         return self._by_kind[kind]

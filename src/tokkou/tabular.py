@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import reading
+
 SUFFIXES = (".csv", ".xlsx", ".json")
 MAX_INPUT_BYTES = 512 * 1024 * 1024
 
@@ -16,7 +18,12 @@ from .files import atomic_write, check_input_file
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Every cell as typed (text stays text: 団体コード keeps its leading zero)."""
+    """Every cell as typed (text stays text: 団体コード keeps its leading zero), every column in order."""
+    return read(path).frame
+
+
+def read(path: str | Path) -> "reading.Table":
+    """The table of a .csv/.xlsx/.json file, found as offices keep it (reading.py, SPEC §4.1)."""
     p = check_input_file(path)
     suffix = p.suffix.lower()
     if suffix not in SUFFIXES:
@@ -25,58 +32,42 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{p}: ファイルが大きすぎます（512MB まで）。")
     try:
         if suffix == ".csv":
-            return _read_csv(p)
+            return reading.read_csv_table(p, reading.decode(p.read_bytes(), p))
         if suffix == ".xlsx":
             return _read_xlsx(p)
-        return _read_json(p)
+        df = _read_json(p)
+        return reading.Table(df, None, 1, None, reading.unread_headers(df.columns))
     except InputError:
         raise
+    except reading.TableNotFound as exc:
+        raise InputError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
         raise InputError(f"{p}: 読み込めません（{type(exc).__name__}: {str(exc)[:120]}）。") from None
 
 
-def _read_csv(p: Path) -> pd.DataFrame:
-    raw = p.read_bytes()
-    for enc in ("utf-8-sig", "cp932"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InputError(f"{p}: 文字コードを判別できません（UTF-8 または Shift_JIS で保存してください）。")
-    from io import StringIO
-    df = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
-    return _drop_empty_rows(df)
-
-
-def _read_xlsx(p: Path) -> pd.DataFrame:
+def _read_xlsx(p: Path) -> "reading.Table":
     if not zipfile.is_zipfile(p):
         raise InputError(f"{p}: .xlsx ではありません（壊れているか別の形式です）。")
     from openpyxl import load_workbook
 
     from . import layout, template_reader
-    wb = load_workbook(p, read_only=True, data_only=True)
-    if {layout.SHEET_LINES, layout.SHEET_COORD} <= set(wb.sheetnames):
-        wb.close()  # a filled tokkou template: its lines, as the layout defines them
-        return template_reader.read_lines(p)
+    source = p
+    if reading.is_strict(p):  # 「Strict Open XML スプレッドシート」: same content, other namespaces
+        source = reading.transitional(p)
     try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise InputError(f"{p}: 1枚目のシートが空です。")
-        header = [("" if h is None else str(h)) for h in header]
-        while header and header[-1] == "":
-            header.pop()
-        data = []
-        for r in rows:
-            r = list(r[: len(header)]) + [None] * max(0, len(header) - len(r))
-            data.append(r)
+        wb = load_workbook(source, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001
+        hint = "（Strict Open XML 形式の可能性があります。Excel で「Excel ブック (*.xlsx)」として保存し直してください）" \
+            if source is not p else ""
+        raise InputError(f"{p}: .xlsx として読み込めません{hint}（{type(exc).__name__}）。") from None
+    if {layout.SHEET_LINES, layout.SHEET_COORD} <= set(wb.sheetnames) and source is p:
+        wb.close()  # a filled tokkou template: its lines, as the layout defines them
+        df = template_reader.read_lines(p)
+        return reading.Table(df, layout.SHEET_LINES, 1, None, [])
+    try:
+        return reading.read_workbook_table(p, wb)
     finally:
         wb.close()
-    df = pd.DataFrame(data, columns=_unique(header), dtype=object)
-    return _drop_empty_rows(df)
 
 
 def _read_json(p: Path) -> pd.DataFrame:
@@ -96,33 +87,6 @@ def _json_number(convert):
     def parse(text: str):
         return convert(text) if len(text) <= MAX_NUMBER_CHARS else text
     return parse
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for i, n in enumerate(names):
-        n = n or f"列{i + 1}"
-        if n in seen:
-            seen[n] += 1
-            n = f"{n}.{seen[n]}"
-        else:
-            seen[n] = 0
-        out.append(n)
-    return out
-
-
-def _drop_empty_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """Trailing fully blank rows only (Excel's formatted-but-empty tail); inner rows stay."""
-    if df.empty:
-        return df
-    blank = df.apply(lambda c: c.map(lambda v: v is None or (isinstance(v, str) and v.strip() == "")
-                                     or (isinstance(v, float) and v != v)))
-    filled = ~blank.all(axis=1)
-    if not filled.any():
-        return df.iloc[0:0]
-    last = filled[filled].index[-1]
-    return df.loc[:last].reset_index(drop=True)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
