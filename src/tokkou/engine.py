@@ -36,10 +36,16 @@ EVENTS: tuple[tuple[str, str], ...] = (
     ("CAT-3", "applied"),
     ("CAT-4", "applied"),
     ("CAT-5", "applied"),
+    ("CAT-1", "classified"),
+    ("CAT-2", "classified"),
+    ("CAT-3", "classified"),
+    ("CAT-4", "classified"),
+    ("CAT-5", "classified"),
     ("INCL-PREF-GRANT", "applied"),
     ("INTERP-SPECIFIC-REVENUE", "deducted"),
     ("INTERP-SPECIFIC-REVENUE", "not_deducted"),
     ("EXCL-DIGITAL-BOND", "deducted"),
+    ("EXCL-DIGITAL-BOND", "deducted_all"),
     ("EXCL-REGIONAL-BOND", "deducted"),
     ("SCOPE-PURPOSE", "deducted"),
     ("EXCL-FOOD", "deducted"),
@@ -199,6 +205,8 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     rule_err_bits = {e: np.int64(1) << np.int64(i) for i, e in enumerate(RULE_ERRORS)}
 
     # --- who and when -------------------------------------------------------------------
+    if P["body_name"].given.any():
+        P["body_code"] = _codes_from_names(P["body_code"], P["body_name"], P["body_type"].given, errors)
     btype = P["body_type"].take(-1, np.int64)
     if P["body_code"].given.any():
         derived = P["body_code"].map(lambda c: ctx.body_labels.index(body_type_from_code(c, ctx.reference)), -1, np.int64)
@@ -381,6 +389,7 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     # --- status, reasons ---------------------------------------------------------------------
     status_code = np.where(err, 3, np.where(excluded | ((cost > 0) & (measure == 0) & (eligible == 0)), 2,
                                             np.where((eligible < cost) | (coord & (measure < eligible)), 1, 0)))
+    _word_excluded(events, status_code == 2)
     status = _STATUSES[status_code]
     events[err] = 0
     reasons = np.empty(n, dtype=object)
@@ -407,6 +416,39 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
             "status": status, "reasons": reasons, "rule_ids": rule_ids, "error": err}
 
 
+def _codes_from_names(code_p, name_p, type_given, errors):
+    """団体コード from 団体名 where the code is blank (bodies.py); a name that disagrees with the
+    code, or that two bodies share, is an error; a name not in the list needs 団体区分 or a code."""
+    from . import bodies
+    from .normalize import Parsed
+    n = len(name_p.codes)
+    values: list = []
+    seen: dict = {}
+    for row in range(n):
+        code = code_p.value_at(row) if code_p.given[row] else None
+        name = name_p.value_at(row) if name_p.given[row] else None
+        key = (code, name, bool(type_given[row]), bool(code_p.given[row]))
+        if key not in seen:
+            seen[key] = _body_of(bodies, code, name, key[2], key[3])
+        found, problem = seen[key]
+        if problem:
+            errors.setdefault(row, []).append(f"列「団体名」(body_name) の値「{name}」: {problem}。")
+        values.append(found)
+    given = np.array([v is not None for v in values], dtype=bool) | code_p.given
+    return Parsed(codes=np.arange(n), values=values, given=given)
+
+
+def _body_of(bodies, code, name, type_given: bool, code_given: bool):
+    if name is None or code_given:
+        if code is not None and name is not None and not bodies.name_matches(code, name):
+            return code, f"団体コード「{code}」（{bodies.full_name(code)}）と食い違っています"
+        return code, None
+    found, problem = bodies.code_for_name(name)
+    if found is None and type_given and "複数" not in problem:
+        return None, None  # an informal name with its 団体区分: nothing depends on the code
+    return found, problem
+
+
 def _read_wording(ctx, columns, P, item, cat, flag):
     """Open 経費項目 and 予算の節 (items.py): example per line, notes, 新築 written in the wording."""
     if "item" not in columns and "budget_section" not in columns:
@@ -426,6 +468,21 @@ def _append_notes(wording, err, reasons, rule_ids) -> None:
         added = [i for i in wording.note_ids.get(row, []) if i not in rule_ids[row].split()]
         if added:
             rule_ids[row] = " ".join([rule_ids[row], *added]).strip()
+
+
+# An excluded line's reason never says it was computed (「算定しました」): its category is named, not applied.
+_EXCLUDED_SWAPS = tuple((BIT[(f"CAT-{c}", "applied")], BIT[(f"CAT-{c}", "classified")]) for c in range(1, 6)) + (
+    (BIT[("EXCL-DIGITAL-BOND", "deducted")], BIT[("EXCL-DIGITAL-BOND", "deducted_all")]),)
+_COMPUTING = BIT[("COORD-COSTS", "applied")] | BIT[("INTERP-COORD-RATE", "applied")]
+
+
+def _word_excluded(events: np.ndarray, excluded: np.ndarray) -> None:
+    if not excluded.any():
+        return
+    for old, new in _EXCLUDED_SWAPS:
+        hit = excluded & ((events & old) != 0)
+        events[hit] = (events[hit] & ~old) | new
+    events[excluded] &= ~_COMPUTING
 
 
 def _mask(events) -> np.int64:
