@@ -114,13 +114,12 @@ _WARI = re.compile(r"^(\d+(?:\.\d+)?)割(?:(\d)分)?(?:(\d)厘)?$")
 
 
 def ratio_text(v: Any) -> Any:
-    """「3割」→ "0.3", 「3割5分」→ "0.35"; anything else unchanged (NFKC-folded text)."""
-    if not isinstance(v, str):
+    """「3割」→ "0.3", 「3割5分」→ "0.35"; anything else unchanged."""
+    if not isinstance(v, str) or "割" not in v or len(v) > 20:
         return v
-    s = fold(v)
-    m = _WARI.match(s)
+    m = _WARI.match(unicodedata.normalize("NFKC", v).strip())
     if not m:
-        return s
+        return v
     d = Decimal(m.group(1)) / 10 + Decimal(m.group(2) or 0) / 100 + Decimal(m.group(3) or 0) / 1000
     return str(d)
 

@@ -336,7 +336,7 @@ def parse_body_code(v: Any) -> tuple[str | None, str | None]:
         s = _fold(v)
     else:
         return None, "団体コードは6桁の数字（検査数字付き）で入力してください"
-    if s and not re.search(r"\d", s):  # a body's name where the code goes (the row UDFs' body_code)
+    if re.fullmatch(r"[^\d\x00-\x7f]+", s):  # a body's name where the code goes (the row UDFs' body_code)
         from . import bodies
         return bodies.code_for_name(s)
     if re.fullmatch(r"\d{5}", s):
