@@ -73,7 +73,7 @@ class Book:
         ws.set_footer("&C&P / &N")
         if header_row is not None:
             ws.repeat_rows(header_row - 1)
-        ws.hide_gridlines(0)
+        ws.hide_gridlines(1)  # gridlines on screen, not in print (no <printOptions gridLines>)
 
     @staticmethod
     def protect(ws):

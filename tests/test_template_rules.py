@@ -1,0 +1,87 @@
+"""The native template follows the rulebook, proven by LibreOffice recalculation (recalculating profile).
+
+- A FY2026 cap added to a copy of the rulebook: the template's 理由 cites the 2026 cap and equals the
+  engine's reason (messages are looked up per fiscal period on the ルール sheet).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import lo
+from tokkou import engine, layout as L, rulebook, templates
+from tokkou.template_reader import read_lines
+
+ROOT = Path(__file__).resolve().parents[1]
+RB = rulebook.get()
+YES, NO = L.YES, L.NO
+
+
+def need_soffice():
+    if lo.soffice():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("LibreOffice (soffice) is required in CI")
+    pytest.skip("LibreOffice (soffice) not installed")
+
+
+def rules_copy(tmp_path: Path, edit) -> rulebook.Rulebook:
+    rules = tmp_path / "rules"
+    shutil.copytree(RB.path, rules)
+    edit(rules)
+    return rulebook.load(rules)
+
+
+def segment(reasons: str, rid: str) -> str:
+    """The "[RID] sentence" part of an engine reason text."""
+    start = reasons.index(f"[{rid}]")
+    end = reasons.find(" [", start + 1)
+    return reasons[start:] if end < 0 else reasons[start:end]
+
+
+def recalculated(tmp_path: Path, rb, fill: templates.Fill, name: str):
+    src = templates.build_workbook(tmp_path / f"{name}.xlsx", "native", rb, fill)
+    done = lo.recalc(src, tmp_path / f"{name}_lo")
+    return src, openpyxl.load_workbook(done, data_only=True)
+
+
+# ---- messages per fiscal period ------------------------------------------------------------------
+
+def _cap_2026(rules: Path):
+    p = rules / "parameters.yaml"
+    text = p.read_text(encoding="utf-8")
+    old = "      - {from: 2025, value: 5000000}"
+    assert text.count(old) == 1
+    p.write_text(text.replace(old, old + "\n      - {from: 2026, value: 6000000}"), encoding="utf-8")
+
+
+def test_fy2026_cap_is_cited_by_the_native_reasons_as_by_the_engine(tmp_path):
+    need_soffice()
+    rb = rules_copy(tmp_path, _cap_2026)
+    assert (rb.param("coord_cap_dedicated", 2025), rb.param("coord_cap_dedicated", 2026)) == (5_000_000, 6_000_000)
+    lay = L.get(rb)
+    cc = lay.coord
+    people = [{"person_name": "専任A", "employment": "専任", "other_measure": "なし", "study_coordinator": NO,
+               "placement": L.item_choice(L.placement_items(rb)[0]), "reward": 7_000_000},
+              {"person_name": "専任B", "employment": "専任", "other_measure": "なし", "study_coordinator": NO,
+               "placement": L.item_choice(L.placement_items(rb)[0]), "reward": 5_500_000}]
+    for year, cap in ((2026, 6_000_000), (2025, 5_000_000)):
+        body = {"body_name": "茅野市", "body_code": "202142", "body_type": "市町村", "fiscal_year": year}
+        src, wb = recalculated(tmp_path, rb, templates.Fill(body=body, coordinators=people), f"fy{year}")
+        res = engine.evaluate_frame(read_lines(src, rb), rb)
+        ws = wb[L.SHEET_COORD]
+        for i, row in enumerate(res.itertuples()):
+            r = L.COORD_FIRST_ROW + i
+            shown = ws[f"{cc['reasons'].letter}{r}"].value or ""
+            assert ws[f"{cc['measure_amount'].letter}{r}"].value == row.measure_amount
+            assert ws[f"{cc['cap'].letter}{r}"].value == cap
+            if row.measure_amount < row.cost:  # over the cap of that fiscal year
+                assert shown == segment(row.reasons, "CAP-COORD-DEDICATED"), (year, r, shown, row.reasons)
+                assert f"{cap:,}円" in shown
+            else:
+                assert shown == "", (year, r, shown)
+        assert res["measure_amount"].tolist() == [cap, min(5_500_000, cap)]
