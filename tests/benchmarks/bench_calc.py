@@ -24,16 +24,21 @@ FLOOR = ("import sys, pandas as pd; "
          "pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False).to_csv(sys.argv[2], index=False)")
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one child process; the child must succeed."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+CPU: dict[str, list[float]] = {"floor": [], "calc": []}
+
+
+def timed(cmd: list[str], label: str = "calc") -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of one child process; the child must succeed (CPU seconds go to CPU)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True)
     dt = time.perf_counter() - t
     if r.returncode != 0:
         sys.exit(f"failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[label].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     # RUSAGE_CHILDREN holds the largest child so far: only meaningful when it grew
-    return dt, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    return dt, max(before.ru_maxrss, after.ru_maxrss) / 1024
 
 
 def main() -> None:
@@ -45,7 +50,7 @@ def main() -> None:
         src = Path(d) / "lines.csv"
         write_csv(src, a.lines)
         print(f"input: {a.lines:,} lines, {src.stat().st_size / 1e6:.1f} MB")
-        floor = min(timed([sys.executable, "-c", FLOOR, str(src), str(Path(d) / "floor.csv")])[0]
+        floor = min(timed([sys.executable, "-c", FLOOR, str(src), str(Path(d) / "floor.csv")], "floor")[0]
                     for _ in range(a.repeat))
         runs = [timed([sys.executable, "-m", "tokkou.cli", "calc", str(src), "-o", str(Path(d) / "out.csv"),
                        "--quiet"]) for _ in range(a.repeat)]
@@ -53,6 +58,8 @@ def main() -> None:
         rss = max(m for _, m in runs)
         print(f"floor (pandas read_csv dtype=str + to_csv, whole process): {floor:.2f} s")
         print(f"tokkou calc (whole process): {calc:.2f} s, peak RSS {rss:.0f} MB")
+        print(f"CPU seconds, best of {a.repeat} (steadier on a shared machine): floor {min(CPU['floor']):.2f}, "
+              f"calc {min(CPU['calc']):.2f} → {min(CPU['calc']) / min(CPU['floor']):.2f}x")
         print(f"ratio calc / floor: {calc / floor:.2f}x")
 
 
