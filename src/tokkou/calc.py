@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import engine, rulebook
+from .columnwise import map_distinct
 from .normalize import OUTPUT_COLUMNS
 from .files import check_output
 from .tabular import read_table, write_table
@@ -53,7 +54,7 @@ def summarize(result: pd.DataFrame, rb: rulebook.Rulebook) -> pd.DataFrame:
         cid, err = parsers.category(v)
         return labels[cid] if cid else "（区分不明）"
 
-    cats = result[cat_col].map(label) if cat_col else pd.Series("（区分なし）", index=result.index)
+    cats = map_distinct(result[cat_col], label) if cat_col else pd.Series("（区分なし）", index=result.index)
     frame = pd.DataFrame({
         "区分": cats,
         "status": result["status"],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -98,6 +99,48 @@ def _escape_cell(v):
     return v
 
 
+# Kinds of column (pandas' infer_dtype, NA skipped) that hold no text at all: never escaped.
+_NO_TEXT = frozenset({"empty", "integer", "floating", "mixed-integer-float", "decimal", "complex", "boolean",
+                      "datetime64", "datetime", "date", "timedelta64", "timedelta", "time", "period", "bytes"})
+_FORMULA_AFTER_NUL = re.compile("\0[" + re.escape("".join(_FORMULA_START)) + "]")
+
+
+def _may_hold_formula(col: pd.Series) -> bool:
+    """False only when no cell of the column is text starting like a formula (then nothing to escape).
+
+    Column operations, not a Python call per cell: the texts are joined with a NUL before each, so a
+    cell starting with one of _FORMULA_START shows as NUL + that character. A NUL inside a cell can
+    only add a false alarm, which the exact per-cell pass then settles."""
+    if col.dtype.kind in "iufcbmM":
+        return False
+    values = col.to_numpy(dtype=object)
+    try:
+        joined = "\0".join(values)
+    except TypeError:  # not only text: blanks (None/NaN), numbers, Decimals …
+        from pandas.api.types import infer_dtype
+        kind = infer_dtype(values, skipna=True)
+        if kind in _NO_TEXT:
+            return False
+        if kind != "string":
+            return True  # text mixed with other values: the exact pass decides
+        joined = "\0".join(values[~pd.isna(values)])
+    return _FORMULA_AFTER_NUL.search("\0" + joined) is not None
+
+
+def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """df with every text cell that Excel would read as a formula prefixed with ' (as _escape_cell).
+
+    Only the columns that hold such a cell are mapped cell by cell; the others stay as they are."""
+    out = df
+    for j in range(df.shape[1]):
+        col = df.iloc[:, j]
+        if len(col) and _may_hold_formula(col):
+            if out is df:
+                out = df.copy(deep=False)
+            out.isetitem(j, col.map(_escape_cell))
+    return out
+
+
 def write_table(df: pd.DataFrame, out: str | Path, inputs: list[Path] = ()) -> None:
     """Write atomically in the format of the suffix; never over an input file."""
     out = Path(out)
@@ -107,7 +150,7 @@ def write_table(df: pd.DataFrame, out: str | Path, inputs: list[Path] = ()) -> N
 
     def write(tmp: Path) -> None:
         if suffix == ".csv":
-            safe = df.apply(lambda c: c.map(_escape_cell)) if len(df) else df
+            safe = escape_formulas(df)
             safe.to_csv(tmp, index=False, encoding="utf-8-sig")
         elif suffix == ".xlsx":
             _write_xlsx(df, str(tmp))
