@@ -1,0 +1,185 @@
+"""One read per workbook: cached values and formulas of the sheets asked for, from one pass each.
+
+Review needs, of a returned template, the values Excel saved (inputs and cached results) and the
+formulas of the result columns. openpyxl reads them in two separate passes (`data_only=True`,
+then `False`), each through defusedxml's pure-Python XML handlers. Here each sheet's XML is
+parsed once, by the standard library's C parser (expat through ElementTree's C tree builder, not
+defusedxml's Python handlers), and every cell gives both. The workbook-level parts (content
+types, shared strings, workbook, styles: small files) are read by openpyxl's own reader, and
+every cell is converted by openpyxl's own `WorkSheetParser.parse_cell`/`parse_formula`, so
+values (numbers, shared and inline strings, booleans, errors, dates by cell style) and formulas
+(shared formulas translated, array formulas) are exactly what openpyxl gives.
+
+`Book` answers the part of openpyxl's read-only workbook API the template reader uses
+(`sheetnames`, `book[name].max_row`, `iter_rows(..., values_only=True)`, `close()`), plus
+`formulas(sheet)`. Callers screen the file first (review.screen); here a DOCTYPE that got past the
+screen is still refused (`DTDForbidden`, from expat before the root element), so no entity is
+ever declared and nothing external is ever fetched.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+from xml.etree import ElementTree
+
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.worksheet.dimensions import SheetDimension
+from openpyxl.xml.constants import SHEET_MAIN_NS
+
+_ROW = f"{{{SHEET_MAIN_NS}}}row"
+_DIMENSION = f"{{{SHEET_MAIN_NS}}}dimension"
+_DATA = f"{{{SHEET_MAIN_NS}}}sheetData"
+_FORMULA = f"{{{SHEET_MAIN_NS}}}f"
+
+
+class DTDForbidden(ValueError):
+    """A sheet's XML declares a DTD (entity bomb or external reference): never parsed further."""
+
+
+class _Reader(ExcelReader):
+    """openpyxl's workbook reader, minus building worksheet objects: it notes where sheets are."""
+
+    def read_workbook(self):
+        super().read_workbook()
+        self.parser.assign_names = lambda: None  # defined names are not needed (and sheets are not built)
+
+    def read_worksheets(self):
+        self.sheet_parts: list[tuple[str, str | None]] = []
+        for sheet, rel in self.parser.find_sheets():
+            if rel.target not in self.valid_files:
+                continue  # as openpyxl: a sheet whose part is missing is no sheet
+            self.sheet_parts.append((sheet.name, None if "chartsheet" in rel.Type else rel.target))
+
+
+class _CellParser(WorkSheetParser):
+    """openpyxl's cell conversion, giving the cached value and (for formula cells) the formula."""
+
+    def parse_cell(self, element):
+        cell = super().parse_cell(element)  # data_only=True: the value Excel saved
+        if element.find(_FORMULA) is not None:
+            cell["formula"] = self.parse_formula(element)  # what data_only=False gives
+        return cell
+
+
+class Sheet:
+    """One worksheet's rows as read: the read-only worksheet API the template reader uses."""
+
+    def __init__(self, title: str, rows: list[tuple[int, list[dict]]], bounds):
+        self.title = title
+        self._rows = rows
+        self.min_column, self.min_row, self.max_column, self.max_row = bounds or (1, 1, None, None)
+
+    def iter_rows(self, min_row=None, max_row=None, min_col=None, max_col=None,
+                  values_only=True) -> Iterator[tuple]:
+        """As openpyxl's ReadOnlyWorksheet.iter_rows(values_only=True): missing rows and cells are None;
+        rows past the sheet's last row are not produced (unless rows beyond max_row exist)."""
+        if not values_only:
+            raise NotImplementedError("values only")
+        min_col, min_row = min_col or 1, min_row or 1
+        max_col, max_row = max_col or self.max_column, max_row or self.max_row
+        empty = (None,) * (max_col + 1 - min_col) if max_col is not None else ()
+        counter, idx = min_row, 1
+        for idx, cells in self._rows:
+            if max_row is not None and idx > max_row:
+                break
+            for _ in range(counter, idx):
+                counter += 1
+                yield empty
+            if counter <= idx:
+                counter += 1
+                yield _row_values(cells, min_col, max_col)
+        if max_row is not None and max_row < idx:
+            for _ in range(counter, max_row + 1):
+                yield empty
+
+    def formulas(self) -> dict[tuple[int, int], Any]:
+        """{(row, column): formula} of every formula cell ('=…', or openpyxl's ArrayFormula)."""
+        return {(c["row"], c["column"]): c["formula"] for _, cells in self._rows for c in cells if "formula" in c}
+
+
+def _row_values(cells: list[dict], min_col: int, max_col: int | None) -> tuple:
+    if not cells and not max_col:
+        return ()
+    max_col = max_col or cells[-1]["column"]
+    out = [None] * (max_col + 1 - min_col)
+    for c in cells:
+        col = c["column"]
+        if min_col <= col <= max_col:
+            out[col - min_col] = c["value"]
+    return tuple(out)
+
+
+class Book:
+    """Sheet names of a workbook and, for the sheets asked for, every cell's value and formula."""
+
+    def __init__(self, source: str | Path | IO[bytes], sheets: Iterable[str] | None = None):
+        reader = _Reader(source, read_only=True, data_only=True)
+        self._archive = reader.archive
+        try:
+            reader.read()
+            wb = reader.wb
+            self.sheetnames = [name for name, _ in reader.sheet_parts]
+            wanted = set(self.sheetnames if sheets is None else sheets)
+            self._sheets: dict[str, Sheet] = {}
+            for name, part in reader.sheet_parts:
+                if name in wanted and part is not None and name not in self._sheets:
+                    self._sheets[name] = _read_sheet(self._archive, part, name, reader.shared_strings,
+                                                     wb.epoch, wb._date_formats, wb._timedelta_formats)
+        finally:
+            self._archive.close()
+
+    def __getitem__(self, name: str) -> Sheet:
+        if name not in self._sheets:
+            raise KeyError(f"Worksheet {name} does not exist or was not read.")
+        return self._sheets[name]
+
+    def close(self) -> None:
+        """Nothing stays open (the archive is closed once read); kept for openpyxl's API."""
+
+
+def _read_sheet(archive, part: str, title: str, strings, epoch, date_formats, timedelta_formats) -> Sheet:
+    parser = _CellParser(None, strings, data_only=True, epoch=epoch, date_formats=date_formats,
+                         timedelta_formats=timedelta_formats)
+    rows: list[tuple[int, list[dict]]] = []
+    bounds = None
+    seen_data = False  # as openpyxl: a <dimension> after the cell data is not read
+    data = archive.read(part)
+    _refuse_dtd(data, part)
+    for _, el in ElementTree.iterparse(io.BytesIO(data)):
+        tag = el.tag
+        if tag == _ROW:
+            rows.append(parser.parse_row(el))
+            el.clear()
+        elif tag == _DATA:
+            seen_data = True
+        elif tag == _DIMENSION and not seen_data and bounds is None:
+            bounds = SheetDimension.from_tree(el).boundaries
+    return Sheet(title, rows, bounds)
+
+
+class _RootReached(Exception):
+    pass
+
+
+def _refuse_dtd(data: bytes, part: str) -> None:
+    """Raise DTDForbidden when the XML declares a DTD or entity before its root element (any encoding)."""
+    from xml.parsers import expat
+
+    def refuse(*_):
+        raise DTDForbidden(f"{part}: DTD/ENTITY")
+
+    def root(*_):
+        raise _RootReached
+
+    p = expat.ParserCreate()
+    p.StartDoctypeDeclHandler = refuse
+    p.EntityDeclHandler = refuse
+    p.StartElementHandler = root
+    try:
+        p.Parse(data, True)
+    except _RootReached:
+        return
+    except expat.ExpatError:
+        return  # not well-formed: the parse proper reports it as openpyxl would
