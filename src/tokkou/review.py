@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, engine, layout as L, rulebook as rulebook_mod, template_reader
+from . import __version__, engine, layout as L, rulebook as rulebook_mod, template_reader, workbook_read
 from .normalize import BY_KEY
 from .rulebook import Rulebook
 from .files import atomic_write
@@ -137,9 +137,9 @@ def expected_formulas(variant: str, rb_path: str) -> dict[tuple[str, int, str], 
     return formulas.expected_formulas(variant, rulebook_mod.get(rb_path))
 
 
-def _read_formulas(path: Path, lay) -> dict[tuple[str, int, str], str]:
+def _read_formulas(path: Path | workbook_read.Book, lay) -> dict[tuple[str, int, str], str]:
     from openpyxl import load_workbook
-    wb = load_workbook(path, read_only=True, data_only=False)
+    wb = path.formula_view() if isinstance(path, workbook_read.Book) else load_workbook(path, read_only=True, data_only=False)
     out: dict[tuple[str, int, str], str] = {}
     try:
         for sheet, first, count, cols in ((L.SHEET_LINES, L.LINES_FIRST_ROW, L.LINES_COUNT, L.LINE_COLUMNS),
@@ -227,8 +227,10 @@ def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None
     from .errors import InputError
     lay = L.get(rb)
     raw: dict = {}
+    # one read of the file: values for the lines, formulas for _formula_findings (workbook_read)
+    book = template_reader._open(path, workbook_read.Book)
     try:
-        lines = template_reader.read_lines(path, rb, raw=raw)
+        lines = template_reader.read_lines(path, rb, raw=raw, book=book)
     except InputError:
         if "sheetnames" not in raw:
             raise
@@ -273,7 +275,7 @@ def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None
     shifted = _row_findings(fr, raw, lay)
     # on a sheet whose rows moved, every later cell differs: the one row finding says it all
     _value_findings(fr, res, {k: v for k, v in raw.items() if k[0] not in shifted}, lay, rb)
-    _formula_findings(fr, path, lay, rules, rb, skip=shifted)
+    _formula_findings(fr, book, lay, rules, rb, skip=shifted)
 
 
 _KEY_IN_REASON = re.compile(r"\(([a-z_]+)\)")
@@ -358,7 +360,7 @@ def _value_findings(fr: FileReview, res: pd.DataFrame, raw: dict, lay, rb: Ruleb
                f"計算結果が保存されていないセルが {uncalculated} 個あります（再計算せずに保存されたブック）。Excel で開いて保存し直すよう求めてください。")
 
 
-def _formula_findings(fr: FileReview, path: Path, lay, rules: str | None, rb: Rulebook, skip=frozenset()) -> None:
+def _formula_findings(fr: FileReview, path: Path | workbook_read.Book, lay, rules: str | None, rb: Rulebook, skip=frozenset()) -> None:
     """Formula cells must hold the builder's formula: a typed number or an edited formula is a finding."""
     want = expected_formulas(fr.variant, str(Path(rules).resolve()) if rules else str(rulebook_mod.default_rules_dir().resolve()))
     have = _read_formulas(path, lay)

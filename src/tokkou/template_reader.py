@@ -40,12 +40,13 @@ def xml_forbidden(exc: BaseException | None) -> bool:
     return False
 
 
-def _open(p: Path):
+def _open(p: Path, reader=None):
+    """openpyxl's read-only workbook of p (or `reader(p)`'s, e.g. workbook_read.Book), read errors in Japanese."""
     from openpyxl import load_workbook
 
     from .errors import InputError
     try:
-        return load_workbook(p, read_only=True, data_only=True)
+        return reader(p) if reader else load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
         if xml_forbidden(exc):  # defusedxml refused a DTD, entity or external reference
             raise InputError(f"{p}: XML に DTD・エンティティ宣言または外部参照があります（XML 爆弾・外部参照の可能性）。開きません。") from None
@@ -109,7 +110,7 @@ def _people(wb, body: dict, lay: L.Layout, raw: dict | None) -> list[dict]:
     return records
 
 
-def read_lines(path: str | Path, rb: Rulebook | None = None, raw: dict | None = None) -> pd.DataFrame:
+def read_lines(path: str | Path, rb: Rulebook | None = None, raw: dict | None = None, book=None) -> pd.DataFrame:
     """Engine input lines (SPEC §4.1 keys) of a filled template, inputs as typed.
 
     事業: one line per row with any input. コーディネーター: per person row, one line for the
@@ -119,13 +120,14 @@ def read_lines(path: str | Path, rb: Rulebook | None = None, raw: dict | None = 
     `raw`, when given, receives every row read as {(sheet, row): values tuple}, the cover's values
     as {(SHEET_COVER, key): value}, "sheetnames" and "max_row" (declared used range of 事業 and
     コーディネーター), so a caller needs no second pass over the file.
+    `book`: the workbook already opened by `_open` (review reads each file once); closed here.
     Raises errors.InputError (Japanese) for a file that cannot be read or lacks the sheets.
     """
     from .errors import InputError
 
     rb = rb or rulebook_mod.get()
     p = Path(path)
-    wb = _open(p)
+    wb = book if book is not None else _open(p)
     try:
         if raw is not None:
             raw["sheetnames"] = list(wb.sheetnames)

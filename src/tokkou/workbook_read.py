@@ -11,8 +11,8 @@ values (numbers, shared and inline strings, booleans, errors, dates by cell styl
 (shared formulas translated, array formulas) are exactly what openpyxl gives.
 
 `Book` answers the part of openpyxl's read-only workbook API the template reader uses
-(`sheetnames`, `book[name].max_row`, `iter_rows(..., values_only=True)`, `close()`), plus
-`formulas(sheet)`. Callers screen the file first (review.screen); here a DOCTYPE that got past the
+(`sheetnames`, `book[name].max_row`, `iter_rows(..., values_only=True)`, `close()`); its
+`formula_view()` answers as openpyxl with `data_only=False` does, from the same pass. Callers screen the file first (review.screen); here a DOCTYPE that got past the
 screen is still refused (`DTDForbidden`, from expat before the root element), so no entity is
 ever declared and nothing external is ever fetched.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Iterator
 from xml.etree import ElementTree
 
 from openpyxl.reader.excel import ExcelReader
@@ -66,10 +66,12 @@ class _CellParser(WorkSheetParser):
 class Sheet:
     """One worksheet's rows as read: the read-only worksheet API the template reader uses."""
 
-    def __init__(self, title: str, rows: list[tuple[int, list[dict]]], bounds):
+    def __init__(self, title: str, rows: list[tuple[int, list[dict]]], bounds, formulas: bool = False):
         self.title = title
         self._rows = rows
+        self._formulas = formulas
         self.min_column, self.min_row, self.max_column, self.max_row = bounds or (1, 1, None, None)
+        self._bounds = bounds
 
     def iter_rows(self, min_row=None, max_row=None, min_col=None, max_col=None,
                   values_only=True) -> Iterator[tuple]:
@@ -80,6 +82,7 @@ class Sheet:
         min_col, min_row = min_col or 1, min_row or 1
         max_col, max_row = max_col or self.max_column, max_row or self.max_row
         empty = (None,) * (max_col + 1 - min_col) if max_col is not None else ()
+        key = "formula" if self._formulas else "value"
         counter, idx = min_row, 1
         for idx, cells in self._rows:
             if max_row is not None and idx > max_row:
@@ -89,17 +92,17 @@ class Sheet:
                 yield empty
             if counter <= idx:
                 counter += 1
-                yield _row_values(cells, min_col, max_col)
+                yield _row_values(cells, min_col, max_col, key)
         if max_row is not None and max_row < idx:
             for _ in range(counter, max_row + 1):
                 yield empty
 
-    def formulas(self) -> dict[tuple[int, int], Any]:
-        """{(row, column): formula} of every formula cell ('=…', or openpyxl's ArrayFormula)."""
-        return {(c["row"], c["column"]): c["formula"] for _, cells in self._rows for c in cells if "formula" in c}
+    def formula_view(self) -> "Sheet":
+        """The same sheet as openpyxl reads it with data_only=False: formula cells give their formula."""
+        return Sheet(self.title, self._rows, self._bounds, formulas=True)
 
 
-def _row_values(cells: list[dict], min_col: int, max_col: int | None) -> tuple:
+def _row_values(cells: list[dict], min_col: int, max_col: int | None, key: str) -> tuple:
     if not cells and not max_col:
         return ()
     max_col = max_col or cells[-1]["column"]
@@ -107,36 +110,48 @@ def _row_values(cells: list[dict], min_col: int, max_col: int | None) -> tuple:
     for c in cells:
         col = c["column"]
         if min_col <= col <= max_col:
-            out[col - min_col] = c["value"]
+            out[col - min_col] = c.get(key, c["value"])
     return tuple(out)
 
 
 class Book:
-    """Sheet names of a workbook and, for the sheets asked for, every cell's value and formula."""
+    """A workbook's sheet names; each worksheet read (values and formulas, one pass) when first asked for."""
 
-    def __init__(self, source: str | Path | IO[bytes], sheets: Iterable[str] | None = None):
+    def __init__(self, source: str | Path | IO[bytes]):
         reader = _Reader(source, read_only=True, data_only=True)
         self._archive = reader.archive
         try:
             reader.read()
-            wb = reader.wb
-            self.sheetnames = [name for name, _ in reader.sheet_parts]
-            wanted = set(self.sheetnames if sheets is None else sheets)
-            self._sheets: dict[str, Sheet] = {}
-            for name, part in reader.sheet_parts:
-                if name in wanted and part is not None and name not in self._sheets:
-                    self._sheets[name] = _read_sheet(self._archive, part, name, reader.shared_strings,
-                                                     wb.epoch, wb._date_formats, wb._timedelta_formats)
-        finally:
+        except BaseException:
             self._archive.close()
+            raise
+        wb = reader.wb
+        self._parts = dict(reversed(reader.sheet_parts))  # first sheet of a name wins, as openpyxl's wb[name]
+        self.sheetnames = [name for name, _ in reader.sheet_parts]
+        self._context = (reader.shared_strings, wb.epoch, wb._date_formats, wb._timedelta_formats)
+        self._sheets: dict[str, Sheet] = {}
+        self._formula_view = False
 
     def __getitem__(self, name: str) -> Sheet:
-        if name not in self._sheets:
-            raise KeyError(f"Worksheet {name} does not exist or was not read.")
-        return self._sheets[name]
+        sheet = self._sheets.get(name)
+        if sheet is None:
+            if name not in self._parts:
+                raise KeyError(f"Worksheet {name} does not exist.")
+            if self._parts[name] is None:
+                raise TypeError(f"{name} is a chartsheet")
+            sheet = self._sheets[name] = _read_sheet(self._archive, self._parts[name], name, *self._context)
+        return sheet.formula_view() if self._formula_view else sheet
+
+    def formula_view(self) -> "Book":
+        """This book as openpyxl reads it with data_only=False (formula cells give their formula)."""
+        view = object.__new__(Book)
+        view.__dict__.update(self.__dict__)
+        view._formula_view = True
+        return view
 
     def close(self) -> None:
-        """Nothing stays open (the archive is closed once read); kept for openpyxl's API."""
+        """Close the file; sheets already read stay readable."""
+        self._archive.close()
 
 
 def _read_sheet(archive, part: str, title: str, strings, epoch, date_formats, timedelta_formats) -> Sheet:
