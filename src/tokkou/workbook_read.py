@@ -24,7 +24,8 @@ from typing import IO, Iterator
 from xml.etree import ElementTree
 
 from openpyxl.reader.excel import ExcelReader
-from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.utils import coordinate_to_tuple
+from openpyxl.worksheet._reader import WorkSheetParser, _cast_number
 from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
@@ -53,11 +54,49 @@ class _Reader(ExcelReader):
             self.sheet_parts.append((sheet.name, None if "chartsheet" in rel.Type else rel.target))
 
 
+_VALUE = f"{{{SHEET_MAIN_NS}}}v"
+_COORDS: dict[str, tuple[int, int]] = {}  # "O5" → (5, 15): the same template's cells recur in every file
+
+
+def _coordinate(ref: str) -> tuple[int, int]:
+    hit = _COORDS.get(ref)
+    if hit is None:
+        if len(_COORDS) > 500_000:
+            _COORDS.clear()
+        hit = _COORDS[ref] = coordinate_to_tuple(ref)
+    return hit
+
+
 class _CellParser(WorkSheetParser):
-    """openpyxl's cell conversion, giving the cached value and (for formula cells) the formula."""
+    """openpyxl's cell conversion, giving the cached value and (for formula cells) the formula.
+
+    The usual cells (numbers without a date style, shared strings, formula strings, booleans,
+    errors) are converted here exactly as `WorkSheetParser.parse_cell` converts them, without its
+    general path; every other cell (inline strings, dates, cells without a reference) goes to it."""
 
     def parse_cell(self, element):
-        cell = super().parse_cell(element)  # data_only=True: the value Excel saved
+        t = element.get("t")
+        ref = element.get("r")
+        style = element.get("s", 0)
+        if style:
+            style = int(style)
+        if ref is None or t == "inlineStr" or t == "d" or (t in (None, "n") and style in self.date_formats):
+            cell = super().parse_cell(element)  # data_only=True: the value Excel saved
+        else:
+            row, column = _coordinate(ref)
+            self.col_counter = column
+            data_type = t or "n"
+            value = element.findtext(_VALUE, None) or None
+            if value is not None:
+                if data_type == "n":
+                    value = _cast_number(value)
+                elif data_type == "s":
+                    value = self.shared_strings[int(value)]
+                elif data_type == "b":
+                    value = bool(int(value))
+                elif data_type == "str":
+                    data_type = "s"
+            cell = {"row": row, "column": column, "value": value, "data_type": data_type, "style_id": style}
         if element.find(_FORMULA) is not None:
             cell["formula"] = self.parse_formula(element)  # what data_only=False gives
         return cell
