@@ -6,7 +6,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from tokkou import engine, rulebook
+from tokkou import engine, rulebook, totals
 from rulecases import load_cases, rulebook_with
 
 CASES = load_cases()
@@ -49,17 +49,29 @@ def _check(result, exp, where):
         assert rid not in ids, f"{where}: {rid} unexpectedly in {ids}"
     if "reason_has" in exp:
         assert exp["reason_has"] in result["reasons"], f"{where}: {exp['reason_has']!r} not in {result['reasons']!r}"
+    if "trace" in exp:
+        assert result["trace"] == exp["trace"], f"{where}: trace {result['trace']!r} != {exp['trace']!r}"
+
+
+def test_every_case_asserts_a_trace():
+    """計算過程: each case checks the arithmetic text of at least one of its lines."""
+    missing = [c["_id"] for c in CASES if not any("trace" in e for e in c["expected"])]
+    assert not missing, f"cases without a trace assertion: {missing}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["_id"] for c in CASES])
 def test_rule_case(case, tmp_path):
     rb = rulebook_with(case["settings"], tmp_path) if case.get("settings") else rulebook.get()
     assert len(case["lines"]) == len(case["expected"]), case["_id"]
-    batch = engine.evaluate_frame(pd.DataFrame(case["lines"], dtype=object), rb)
+    batch = engine.evaluate_frame(pd.DataFrame(case["lines"], dtype=object), rb, trace=True)
     for i, exp in enumerate(case["expected"]):
         row = batch.iloc[i]
-        _check({k: row[k] for k in ("eligible_cost", "rate", "measure_amount", "status", "reasons", "rule_ids")},
+        _check({k: row[k] for k in ("eligible_cost", "rate", "measure_amount", "status", "reasons", "rule_ids", "trace")},
                exp, f"{case['_id']} line {i + 1} (batch)")
+    if "body_totals" in case:
+        got = [(t.body, t.total_yen, t.rounded_yen) for t in totals.body_totals(batch.to_dict("records"), rb)]
+        want = [(b["body"], b["total_yen"], b["rounded_yen"]) for b in case["body_totals"]]
+        assert got == want, f"{case['_id']}: body totals {got} != {want}"
     # the single-line path agrees wherever a line does not share a coordinator with another line
     persons = [l.get("person_id") for l in case["lines"]]
     for i, line in enumerate(case["lines"]):
@@ -67,5 +79,5 @@ def test_rule_case(case, tmp_path):
             continue
         r = engine.evaluate_line(rb, **line)
         _check({"eligible_cost": r.eligible_cost, "rate": r.rate, "measure_amount": r.measure_amount,
-                "status": r.status, "reasons": r.reasons, "rule_ids": " ".join(r.rule_ids)},
+                "status": r.status, "reasons": r.reasons, "rule_ids": " ".join(r.rule_ids), "trace": r.trace},
                case["expected"][i], f"{case['_id']} line {i + 1} (single)")

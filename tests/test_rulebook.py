@@ -62,15 +62,15 @@ def test_every_annex_example_has_a_stable_id():
     ("rules.yaml", lambda d: d["rules"][0].update(colour="red"), ["rules.yaml", "rules.0.colour", "red"]),
     ("parameters.yaml", lambda d: d["parameters"]["coord_cap_dedicated"]["values"][0].update(value="五百万"),
      ["parameters.yaml", "coord_cap_dedicated", "五百万"]),
-    ("rules.yaml", lambda d: d["rules"][3].pop("citation"), ["rules.yaml", "rules.3.citation", "Field required"]),
+    ("rules.yaml", lambda d: d["rules"][3].pop("citation"), ["rules.yaml", "rules.3.citation", "必須の項目がありません"]),
     ("rules.yaml", lambda d: d["rules"][4].update(citation=""), ["rules.yaml", "rules.4.citation"]),
-    ("rules.yaml", lambda d: d["rules"].append(dict(d["rules"][0])), ["duplicated rule ID", "SCOPE-BODY"]),
+    ("rules.yaml", lambda d: d["rules"].append(dict(d["rules"][0])), ["rules.yaml", "ルールID「SCOPE-BODY」が重複"]),
     ("interpretations.yaml", lambda d: d["interpretations"]["rounding"].update(unit=7),
      ["interpretations.yaml", "interpretations.rounding.unit", "7"]),
     ("interpretations.yaml", lambda d: d["interpretations"]["fiscal_correction"].update(max_coefficient="二"),
      ["interpretations.yaml", "interpretations.fiscal_correction.max_coefficient", "二"]),
     ("categories.yaml", lambda d: d["categories"][0]["items"].append(dict(d["categories"][0]["items"][0])),
-     ["duplicated item ID", "C1-01"]),
+     ["categories.yaml", "経費項目ID「C1-01」が重複"]),
 ])
 def test_schema_errors_name_file_key_and_value(rules_copy, name, edit, expect):
     _edit(rules_copy, name, edit)

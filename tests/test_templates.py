@@ -24,7 +24,7 @@ LAY = L.get(RB)
 LC = {c.key: c.letter for c in L.LINE_COLUMNS}
 CC = {c.key: c.letter for c in LAY.coord_columns}
 YES, NO = L.YES, L.NO
-EXCLUSION_TEXTS = {engine.context(RB).reason_text(int(engine.BIT[e]), 0)[0] for e in engine.EXCLUSIONS}
+EXCLUSION_TEXTS = {engine.context(RB).event_text(e) for e in engine.context(RB).exclusions}
 
 
 def need_soffice():

@@ -47,7 +47,7 @@ def body_values(rb: Rulebook, body: dict) -> dict:
 
 def _exclusion_texts(ctx, rb: Rulebook) -> set[str]:
     periods = range(len(rb.param_years()))
-    return {ctx.reason_text(int(engine.BIT[e]), b)[0] for e in engine.EXCLUSIONS for b in periods}
+    return {ctx.event_text(e, b) for e in ctx.exclusions for b in periods}
 
 
 def engine_cached(path: Path | None, rb: Rulebook, result=None) -> dict:
@@ -100,7 +100,7 @@ def _row_values(sheet: str, grp, rb: Rulebook, ctx, parsers, exclusions: set[str
         ded = parsers.employments.parse(grp["employment"].iloc[0])[0] == 0
         rec["cap"] = rb.param("coord_cap_dedicated" if ded else "coord_cap_concurrent", fy)
         for rid in ("CAP-COORD-DEDICATED", "CAP-COORD-CONCURRENT"):
-            text = ctx.reason_text(int(engine.BIT[(rid, "capped")]), bucket)[0]
+            text = ctx.event_text((rid, "capped"), bucket)
             if not excl and rid in ids and any(text in t for t in grp["reasons"]):
                 rec["reasons"] = text
     return rec

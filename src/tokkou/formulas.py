@@ -86,8 +86,8 @@ def message_table(rb: Rulebook) -> list[tuple[str, list[str]]]:
     """
     ectx = engine.context(rb)
     periods = range(len(rb.param_years()))
-    out = [(f"{rid}:{variant}", [ectx.reason_text(int(engine.BIT[(rid, variant)]), b)[0] for b in periods])
-           for rid, variant in engine.EVENTS]
+    out = [(f"{rid}:{variant}", [ectx.event_text((rid, variant), b) for b in periods])
+           for rid, variant in ectx.events]
     out += [(f"{rid}:{variant}", [ectx.rule_error(rid, variant)] * len(periods)) for rid, variant in engine.RULE_ERRORS]
     return out
 

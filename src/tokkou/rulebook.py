@@ -2,18 +2,21 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
+from . import rulefiles
+from .errors import RulebookError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 RULEBOOK_NAME = "nichiiki_kankei"
 
-from .errors import RulebookError
+
+__all__ = ["RulebookError", "Rulebook", "load", "get", "default_rules_dir"]
 
 
 class _Strict(BaseModel):
@@ -56,20 +59,30 @@ class Category(_Strict):
     items: list[Item] = Field(min_length=1)
 
 
-LINE_FLAGS = ("national_subsidy", "cash_benefit", "new_construction")
+# Ceilings that keep every int64 product of the engine bounded (input amounts are ≤ 1兆円, too):
+# amount × rate numerator and amount × months stay far below 2**63.
+MAX_PARAM_YEN = 10**12
+MAX_RATE = Decimal(1)
+MAX_RATE_DECIMALS = 4
 
 
 class Condition(_Strict):
-    """When a line-level exclusion applies: all given parts must hold (categories: any of them)."""
+    """When a line-level exclusion applies: all given parts must hold (categories: any of them).
+
+    `flag` names a yes/no input column (the engine checks it against the column registry).
+    """
 
     main_purpose: str | None = None
-    flag: Literal["national_subsidy", "cash_benefit", "new_construction"] | None = None
+    flag: str | None = None
     categories: list[int] = []
 
     @model_validator(mode="after")
     def _not_empty(self):
         if not (self.main_purpose or self.flag):
-            raise ValueError("a condition needs main_purpose or flag")
+            raise ValueError("when には main_purpose（主目的）か flag（はい/いいえの列）が必要です")
+        bad = [c for c in self.categories if c not in (1, 2, 3, 4, 5)]
+        if bad:
+            raise ValueError(f"when.categories は 1〜5 で指定してください（値: {bad}）")
         return self
 
 
@@ -86,7 +99,7 @@ class Rule(_Strict):
     @model_validator(mode="after")
     def _interpretation_has_setting(self):
         if self.basis == "interpretation" and not self.setting:
-            raise ValueError("an interpretation rule needs `setting` (its key in interpretations.yaml)")
+            raise ValueError(f"ルール {self.id}: basis: interpretation のルールには setting（interpretations.yaml のキー）が必要です")
         return self
 
 
@@ -107,12 +120,18 @@ class Parameter(_Strict):
     def _check_values(self):
         years = [v.from_ for v in self.values]
         if years != sorted(set(years)):
-            raise ValueError(f"values must be in increasing, distinct `from` years, got {years}")
+            raise ValueError(f"values の from は年度の昇順で重複なく書いてください（値: {years}）")
         for v in self.values:
-            if self.unit == "yen" and (not isinstance(v.value, int) or v.value < 0):
-                raise ValueError(f"a yen value must be a non-negative integer, got {v.value!r}")
+            if self.unit == "yen":
+                if not isinstance(v.value, int) or v.value < 0:
+                    raise ValueError(f"円の値は0以上の整数で書いてください（値: {v.value!r}）")
+                if v.value > MAX_PARAM_YEN:
+                    raise ValueError(f"円の値は {MAX_PARAM_YEN:,}円（1兆円）以下にしてください"
+                                     f"（値: {v.value:,}）。これを超えると計算が桁あふれします")
             if self.unit == "rate":
-                _decimal(v.value)
+                d = _decimal(v.value)
+                if d > MAX_RATE or d.as_tuple().exponent < -MAX_RATE_DECIMALS:
+                    raise ValueError(f"率は0以上{MAX_RATE}以下、小数{MAX_RATE_DECIMALS}桁までで書いてください（値: {v.value!r}）")
         return self
 
 
@@ -120,9 +139,9 @@ def _decimal(value: Any) -> Decimal:
     try:
         d = Decimal(str(value))
     except Exception as exc:  # noqa: BLE001 - any parse failure is a schema error
-        raise ValueError(f"not a decimal number: {value!r}") from exc
+        raise ValueError(f"小数として読めません（値: {value!r}）") from exc
     if not d.is_finite() or d < 0:
-        raise ValueError(f"a rate must be a finite non-negative decimal, got {value!r}")
+        raise ValueError(f"0以上の有限の小数で書いてください（値: {value!r}）")
     return d
 
 
@@ -171,7 +190,14 @@ class CoordinatorIdentity(_Setting):
 
 class Apportion(_Setting):
     require_ratio_for_mixed: bool
-    max_decimals: int = Field(ge=0, le=9)
+    max_decimals: int = Field(ge=0, le=6)  # amount ≤ 10**12 times a numerator ≤ 10**6 fits int64
+
+
+class BodyRounding(_Setting):
+    """地方交付税法第22条: a body's total rounded to `unit` yen, half up (500円以上切上げ)."""
+
+    unit: Literal[1, 10, 100, 1000]
+    mode: Literal["half_up", "floor"]
 
 
 class Interpretations(_Strict):
@@ -181,6 +207,7 @@ class Interpretations(_Strict):
     fiscal_correction: FiscalCorrection
     coordinator_identity: CoordinatorIdentity
     apportion: Apportion
+    body_rounding: BodyRounding
 
 
 class RulebookModel(_Strict):
@@ -197,75 +224,184 @@ class RulebookModel(_Strict):
     parameters: dict[str, Parameter]
     interpretations: Interpretations
 
-    @model_validator(mode="after")
-    def _cross_checks(self):
-        ids = [r.id for r in self.rules]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"duplicated rule ID(s): {', '.join(dup)}")
-        known = set(ids)
-        for name, p in self.parameters.items():
-            if p.rule not in known:
-                raise ValueError(f"parameter {name} cites unknown rule {p.rule}")
-        for key in Interpretations.model_fields:
-            s = getattr(self.interpretations, key)
-            if s.rule not in known:
-                raise ValueError(f"interpretation {key} cites unknown rule {s.rule}")
-        settings = set(Interpretations.model_fields) | set(self.parameters)
-        for r in self.rules:
-            if r.setting and r.setting not in settings:
-                raise ValueError(f"rule {r.id} names unknown setting {r.setting!r}")
-        purposes = {p.id for p in self.main_purposes}
-        for r in self.rules:
-            if r.when and r.when.main_purpose and r.when.main_purpose not in purposes:
-                raise ValueError(f"rule {r.id}: when.main_purpose {r.when.main_purpose!r} is not a main purpose id")
-            if r.when and "excluded" not in r.messages:
-                raise ValueError(f"rule {r.id}: a rule with `when` needs an `excluded` message")
-        item_ids = [i.id for c in self.categories for i in c.items]
-        dup = sorted({i for i in item_ids if item_ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"duplicated item ID(s): {', '.join(dup)}")
-        if [c.id for c in self.categories] != [1, 2, 3, 4, 5]:
-            raise ValueError("categories must be 1..5 in order")
-        return self
 
 
-# Which top-level key may come from which file is free; each key must appear exactly once.
-def _merge_files(folder: Path) -> tuple[dict, dict[str, str], bytes]:
-    files = sorted(folder.glob("*.yaml"))
-    if not files:
-        raise RulebookError(f"{folder}: no *.yaml files")
+MAX_COEFFICIENT = Decimal(10)
+COEFFICIENT_DECIMALS = 4  # the engine accepts typed coefficients with at most 4 decimals
+_INT64 = 2**63 - 1
+
+
+def _cross_check(m: RulebookModel, origin: dict[str, str], rule_origin: list[str], folder: Path) -> None:
+    """References between parts, and ceilings that keep every product inside int64."""
+    def fail(key: str, where: str, text: str):
+        raise RulebookError(f"{folder / origin.get(key, '?')}: {where}: {text}")
+
+    known = {r.id for r in m.rules}
+    for name, p in m.parameters.items():
+        if p.rule not in known:
+            fail("parameters", f"parameters.{name}.rule", f"ルールID「{p.rule}」はルールブックにありません")
+    for key in Interpretations.model_fields:
+        st = getattr(m.interpretations, key)
+        if st.rule not in known:
+            fail("interpretations", f"interpretations.{key}.rule", f"ルールID「{st.rule}」はルールブックにありません")
+    settings = set(Interpretations.model_fields) | set(m.parameters)
+    purposes = {p.id for p in m.main_purposes}
+    for i, r in enumerate(m.rules):
+        f = rule_origin[i] if i < len(rule_origin) else origin.get("rules", "?")
+        where = f"{folder / f}: rules.{i}（{r.id}）"
+        if r.setting and r.setting not in settings:
+            raise RulebookError(f"{where}.setting: 設定「{r.setting}」は interpretations にも parameters にもありません")
+        if r.when and r.when.main_purpose and r.when.main_purpose not in purposes:
+            raise RulebookError(f"{where}.when.main_purpose: 「{r.when.main_purpose}」は主目的のIDではありません"
+                                f"（{'・'.join(sorted(purposes))}）")
+        if r.when and "excluded" not in r.messages:
+            raise RulebookError(f"{where}.messages: when のあるルールには excluded のメッセージが必要です")
+    if [c.id for c in m.categories] != [1, 2, 3, 4, 5]:
+        fail("categories", "categories", f"区分は 1〜5 の順に書いてください（値: {[c.id for c in m.categories]}）")
+    _check_coefficients(m, fail)
+
+
+def _check_coefficients(m: RulebookModel, fail) -> None:
+    fc = m.interpretations.fiscal_correction
+    where = "interpretations.fiscal_correction"
+    lo, hi, dflt = Decimal(fc.min_coefficient), Decimal(fc.max_coefficient), Decimal(fc.default_coefficient)
+    if hi > MAX_COEFFICIENT:
+        fail("interpretations", f"{where}.max_coefficient", f"{MAX_COEFFICIENT}以下にしてください（値: {fc.max_coefficient}）")
+    if not lo <= dflt <= hi:
+        fail("interpretations", f"{where}.default_coefficient",
+             f"min_coefficient〜max_coefficient（{lo}〜{hi}）の範囲にしてください（値: {fc.default_coefficient}）")
+    for i, band in enumerate(fc.table):
+        c = Decimal(band.coefficient)
+        if not lo <= c <= hi or c.as_tuple().exponent < -COEFFICIENT_DECIMALS:
+            fail("interpretations", f"{where}.table.{i}.coefficient",
+                 f"{lo}〜{hi}、小数{COEFFICIENT_DECIMALS}桁までにしてください（値: {band.coefficient}）")
+    for v in dflt, lo, hi:
+        if v.as_tuple().exponent < -COEFFICIENT_DECIMALS:
+            fail("interpretations", where, f"係数は小数{COEFFICIENT_DECIMALS}桁までにしてください（値: {v}）")
+    # amount (≤ 1兆円) × numerator of rate × coefficient must fit int64
+    for name, p in m.parameters.items():
+        if p.unit != "rate":
+            continue
+        for j, v in enumerate(p.values):
+            r = Decimal(str(v.value))
+            dec = max(0, -r.as_tuple().exponent)
+            numerator = r * hi * 10 ** (dec + COEFFICIENT_DECIMALS)
+            if MAX_PARAM_YEN * numerator > _INT64:
+                fail("parameters", f"parameters.{name}.values.{j}.value",
+                     f"率の桁数が多すぎ、財政力補正係数（最大{hi}）を乗じると計算が桁あふれします（値: {v.value}）")
+
+
+# Each top-level key comes from exactly one file, except `rules`, whose lists are joined in file order
+# (a rulebook may keep, say, a later period's rules in a file of its own).
+LIST_KEYS = ("rules",)
+
+
+def _merge_files(folder: Path) -> tuple[dict, dict[str, str], bytes, list[str]]:
+    """Merged top-level mapping, the file of each key, a digest, and the file of each rule."""
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
+    rule_origin: list[str] = []
     digest = hashlib.sha256()
-    for f in files:
-        raw = f.read_bytes()
+    for f in rulefiles.rule_files(folder):
+        raw, data = rulefiles.read(f)
         digest.update(f.name.encode() + b"\0" + raw + b"\0")
-        try:
-            data = yaml.safe_load(raw.decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise RulebookError(f"{f}: not valid YAML: {exc}") from None
         if data is None:
             continue
         if not isinstance(data, dict):
-            raise RulebookError(f"{f}: the top level must be a mapping, got {type(data).__name__}")
+            raise RulebookError(f"{f}: 最上位は「キー: 値」の形にしてください（{type(data).__name__} になっています）。")
         for key, value in data.items():
+            if key in LIST_KEYS and isinstance(value, list) and isinstance(merged.get(key, []), list):
+                merged.setdefault(key, []).extend(value)
+                rule_origin.extend([f.name] * len(value))
+                origin[key] = origin[key] + "・" + f.name if key in origin else f.name
+                continue
             if key in merged:
-                raise RulebookError(f"{f}: key '{key}' is already defined in {origin[key]}")
+                raise RulebookError(f"{f}: キー「{key}」は {origin[key]} にもあります。どちらか一方にしてください。")
             merged[key] = value
             origin[key] = f.name
-    return merged, origin, digest.digest()
+    return merged, origin, digest.digest(), rule_origin
 
 
-def _format_validation(exc: ValidationError, origin: dict[str, str], folder: Path, data: dict) -> str:
+def _duplicate_ids(data: dict, origin: dict[str, str], rule_origin: list[str], folder: Path) -> None:
+    """A rule ID or item ID given twice, named with both places (files for rules)."""
+    rules = data.get("rules")
+    if isinstance(rules, list):
+        first: dict[str, tuple[str, int]] = {}
+        for i, r in enumerate(rules):
+            rid = r.get("id") if isinstance(r, dict) else None
+            if not isinstance(rid, str):
+                continue
+            here = (rule_origin[i], i - rule_origin.index(rule_origin[i]))
+            if rid in first:
+                (f0, i0), (f1, i1) = first[rid], here
+                raise RulebookError(
+                    f"{folder / f1}: rules.{i1}.id: ルールID「{rid}」が重複しています"
+                    f"（{f0} の rules.{i0} と {f1} の rules.{i1}）。")
+            first[rid] = here
+    seen: dict[str, str] = {}
+    for c_i, c in enumerate(data.get("categories") or []):
+        for i_i, it in enumerate((c.get("items") or []) if isinstance(c, dict) else []):
+            iid = it.get("id") if isinstance(it, dict) else None
+            if isinstance(iid, str):
+                here = f"categories.{c_i}.items.{i_i}"
+                if iid in seen:
+                    raise RulebookError(f"{folder / origin.get('categories', '?')}: {here}.id: 経費項目ID「{iid}」が"
+                                        f"重複しています（{seen[iid]} と {here}）。")
+                seen[iid] = here
+
+
+_MESSAGES_JA = {
+    "missing": "必須の項目がありません",
+    "extra_forbidden": "不明な項目です（書き間違いではありませんか）",
+    "string_type": "文字列で書いてください",
+    "int_type": "整数で書いてください",
+    "int_parsing": "整数で書いてください",
+    "int_from_float": "整数で書いてください",
+    "bool_type": "true か false で書いてください",
+    "bool_parsing": "true か false で書いてください",
+    "list_type": "リスト（「- 」で始まる行）で書いてください",
+    "dict_type": "「キー: 値」の形で書いてください",
+    "model_type": "「キー: 値」の形で書いてください",
+    "model_attributes_type": "「キー: 値」の形で書いてください",
+    "string_pattern_mismatch": "形式が正しくありません（{pattern}）",
+    "greater_than_equal": "{ge}以上にしてください",
+    "less_than_equal": "{le}以下にしてください",
+    "greater_than": "{gt}より大きくしてください",
+    "less_than": "{lt}より小さくしてください",
+    "literal_error": "次のいずれかを指定してください: {expected}",
+    "string_too_short": "空にはできません",
+    "too_short": "少なくとも{min_length}件必要です",
+    "too_long": "{max_length}件までです",
+}
+
+
+def _message_ja(err: dict) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx.get("error", err.get("msg", "")))
+    template = _MESSAGES_JA.get(kind)
+    if template is None:
+        return f"値が正しくありません（{err.get('msg', kind)}）"
+    try:
+        return template.format(**{k: v for k, v in ctx.items()})
+    except (KeyError, IndexError):
+        return template
+
+
+def _format_validation(exc: ValidationError, origin: dict[str, str], folder: Path, data: dict,
+                       rule_origin: list[str]) -> str:
     lines = []
     for err in exc.errors():
         loc = err["loc"]
-        path = ".".join(str(p) for p in loc) or "(top)"
+        path = ".".join(str(p) for p in loc) or "(最上位)"
         fname = origin.get(str(loc[0]), "?") if loc else "?"
+        if loc and loc[0] == "rules" and len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(rule_origin):
+            fname = rule_origin[loc[1]]
         value = _lookup(data, loc)
-        shown = "" if value is _MISSING else f" (value: {value!r})"
-        lines.append(f"{folder / fname}: {path}: {err['msg']}{shown}")
+        quiet = value is _MISSING or err.get("type") in ("missing", "value_error")  # value_error names its value
+        shown = "" if quiet else f"（値: {value!r}）"
+        lines.append(f"{folder / fname}: {path}: {_message_ja(err)}{shown}")
     return "\n".join(lines)
 
 
@@ -279,8 +415,10 @@ def _lookup(data: Any, loc) -> Any:
             cur = cur[p]
         except (KeyError, IndexError, TypeError):
             return _MISSING
-    if isinstance(cur, (dict, list)) and len(repr(cur)) > 80:
-        return f"{type(cur).__name__}…"
+    if isinstance(cur, (dict, list)):
+        return f"{type(cur).__name__}（{len(cur)}件）"
+    if isinstance(cur, str) and len(cur) > 80:
+        return cur[:77] + "…"
     return cur
 
 
@@ -353,17 +491,18 @@ def default_rules_dir() -> Path:
 def load(path: str | Path | None = None) -> Rulebook:
     """Load and validate a rulebook folder (or one of its files' folder)."""
     folder = Path(path) if path is not None else default_rules_dir()
-    if folder.is_file():
+    if not folder.is_dir() and os.path.lexists(folder):
+        rulefiles.regular_file(folder)  # a file's folder; a FIFO or device is refused, never read
         folder = folder.parent
-    if not folder.is_dir():
-        raise RulebookError(f"{folder}: no such rulebook folder")
-    data, origin, digest = _merge_files(folder)
+    data, origin, digest, rule_origin = _merge_files(folder)
+    _duplicate_ids(data, origin, rule_origin, folder)
     try:
         model = RulebookModel.model_validate(data)
     except ValidationError as exc:
-        raise RulebookError(_format_validation(exc, origin, folder, data)) from None
-    except ValueError as exc:
-        raise RulebookError(f"{folder}: {exc}") from None
+        raise RulebookError(_format_validation(exc, origin, folder, data, rule_origin)) from None
+    except (ValueError, RecursionError) as exc:
+        raise RulebookError(f"{folder}: ルールブックを検証できません（{exc}）") from None
+    _cross_check(model, origin, rule_origin, folder)
     return Rulebook(model=model, path=folder, sha256=hashlib.sha256(digest).hexdigest())
 
 

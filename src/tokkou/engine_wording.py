@@ -1,0 +1,77 @@
+"""Lines as offices write them, for the engine's stages: bodies by name (bodies.py), open 経費項目 and
+予算の節 (items.py), and the wording of excluded lines. SPEC §2 「The expense examples are examples」
+and §4.1 「Bodies」.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import items as items_mod
+from .normalize import Parsed
+
+
+def codes_from_names(code_p: Parsed, name_p: Parsed, type_given: np.ndarray, error) -> Parsed:
+    """団体コード from 団体名 where the code is blank (bodies.py); a name that disagrees with the
+    code, or that two bodies share, is an error; a name not in the list needs 団体区分 or a code."""
+    from . import bodies
+    n = len(name_p.codes)
+    values: list = []
+    seen: dict = {}
+    for row in range(n):
+        code = code_p.value_at(row) if code_p.given[row] else None
+        name = name_p.value_at(row) if name_p.given[row] else None
+        key = (code, name, bool(type_given[row]), bool(code_p.given[row]))
+        if key not in seen:
+            seen[key] = _body_of(bodies, code, name, key[2], key[3])
+        found, problem = seen[key]
+        if problem:
+            error(row, "body_name", f"列「団体名」(body_name) の値「{name}」: {problem}。")
+        values.append(found)
+    given = np.array([v is not None for v in values], dtype=bool) | code_p.given
+    return Parsed(codes=np.arange(n), values=values, given=given)
+
+
+def _body_of(bodies, code, name, type_given: bool, code_given: bool):
+    if name is None or code_given:
+        if code is not None and name is not None and not bodies.name_matches(code, name):
+            return code, f"団体コード「{code}」（{bodies.full_name(code)}）と食い違っています"
+        return code, None
+    found, problem = bodies.code_for_name(name)
+    if found is None and type_given and "複数" not in problem:
+        return None, None  # an informal name with its 団体区分: nothing depends on the code
+    return found, problem
+
+
+def read_wording(ctx, columns, P, item, cat, flag):
+    """Open 経費項目 and 予算の節 (items.py): example per line, notes, 新築 written in the wording."""
+    if "item" not in columns and "budget_section" not in columns:
+        return items_mod.Reading(item, {}, {}, None)
+    given = {k: (P[k].given, flag[k]) for k in ("cash_benefit", "new_construction")}
+    wording = items_mod.resolve(ctx.rb, ctx.matcher, columns.get("item"), item, cat, columns.get("budget_section"), given)
+    flag["new_construction"] |= wording.new_construction & ~P["new_construction"].given
+    return wording
+
+
+def append_notes(wording, err, reasons, rule_ids) -> None:
+    """Info notes and 節 warnings after the reasons of lines that are not errors (status unchanged)."""
+    for row, extra in wording.notes.items():
+        if err[row]:
+            continue
+        reasons[row] = f"{reasons[row]} {' '.join(extra)}".strip()
+        added = [i for i in wording.note_ids.get(row, []) if i not in rule_ids[row].split()]
+        if added:
+            rule_ids[row] = " ".join([rule_ids[row], *added]).strip()
+
+
+def word_excluded(ctx, events: np.ndarray, excluded: np.ndarray) -> None:
+    """An excluded line's reason never says it was computed (「算定しました」): its category is named,
+    not applied; a digital bond that takes the whole cost says nothing is left."""
+    if not excluded.any():
+        return
+    bit = ctx.bit
+    swaps = [(bit[(f"CAT-{c}", "applied")], bit[(f"CAT-{c}", "classified")]) for c in range(1, 6)]
+    swaps.append((bit[("EXCL-DIGITAL-BOND", "deducted")], bit[("EXCL-DIGITAL-BOND", "deducted_all")]))
+    for old, new in swaps:
+        hit = excluded & ((events & old) != 0)
+        events[hit] = (events[hit] & ~old) | new
+    events[excluded] &= ~(bit[("COORD-COSTS", "applied")] | bit[("INTERP-COORD-RATE", "applied")])

@@ -1,0 +1,125 @@
+"""Every Japanese text a result shows, rendered in one place from structured results.
+
+The engine decides with rule events (rule ID, message variant) and error keys (column keys);
+this module turns them into the sentences users read: reasons (理由), input errors, the
+arithmetic trace (計算過程) and labels. Faces call these functions and never parse text back.
+"""
+from __future__ import annotations
+
+import string
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+UNIT_LABELS = {1: "円", 10: "10円", 100: "100円", 1000: "千円"}
+STATUS_JA = {"eligible": "対象", "partial": "一部対象", "excluded": "対象外", "error": "エラー"}
+INPUT_ERROR_ID = "INPUT"
+INPUT_ERROR_PREFIX = "[入力エラー] "
+
+
+def yen(v: int) -> str:
+    """1200000 → 「1,200,000」."""
+    return f"{int(v):,}"
+
+
+def param_text(v: Any) -> str:
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def message_fields(text: str) -> list[str]:
+    """Placeholder names of a message ({coord_cap_dedicated} → coord_cap_dedicated); ValueError if malformed."""
+    return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+
+
+def message_params(params: Mapping[str, Any], rounding_unit: int, body_unit: int) -> dict[str, str]:
+    """The values a message may cite: the period's parameters and the unit labels."""
+    out = {k: param_text(v) for k, v in params.items()}
+    out["rounding_unit_label"] = UNIT_LABELS[rounding_unit]
+    out["body_rounding_unit_label"] = UNIT_LABELS[body_unit]
+    return out
+
+
+EXTRA_PLACEHOLDERS = ("rounding_unit_label", "body_rounding_unit_label")
+
+
+class _Known(dict):
+    """Placeholders `rules check` has not vetted stay as written instead of raising."""
+
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def event_sentence(rule_id: str, text: str, params: Mapping[str, str]) -> str:
+    try:
+        return f"[{rule_id}] {text.format_map(_Known(params))}"
+    except (ValueError, IndexError, AttributeError, KeyError):  # malformed braces: refused by rules check
+        return f"[{rule_id}] {text}"
+
+
+def reasons(sentences: Iterable[str]) -> str:
+    return " ".join(sentences)
+
+
+def input_errors(messages: list[str], rule_sentences: list[str]) -> str:
+    """The reason of an `error` line: column problems first (prefixed), then rule-level problems."""
+    return (INPUT_ERROR_PREFIX if messages else "") + " ".join(messages + rule_sentences)
+
+
+def column_error(ja: str, key: str, text: str) -> str:
+    return f"列「{ja}」({key}) {text}"
+
+
+# ---- 計算過程 (trace) -------------------------------------------------------------------------
+
+def rate_text(r: Decimal) -> str:
+    """0.5 → 「0.5」, 1 → 「1」, 0.55 → 「0.55」 (no exponent, no trailing zeros)."""
+    s = format(r.normalize(), "f")
+    return s
+
+
+def general_trace(t: Mapping[str, Any]) -> str:
+    """「事業費 1,200,000 − 特定財源 200,000 = 1,000,000 × 0.5 × 補正係数 1.0 = 500,000（円未満切捨て）」."""
+    parts = [f"事業費 {yen(t['cost'])}"]
+    for label, key in (("特定財源", "spec"), ("起債対象経費", "bond"), ("対象外経費", "excl"), ("飲食費", "food")):
+        if t.get(key):
+            parts.append(f" − {label} {yen(t[key])}")
+    text = "".join(parts)
+    if len(parts) > 1:
+        raw = t["cost"] - sum(t.get(k) or 0 for k in ("spec", "bond", "excl", "food"))
+        text += f" = {yen(t['base'])}" + ("（控除が事業費以上のため0）" if raw < 0 else "")
+    if t.get("ratio") is not None:
+        text += f" × 按分率 {rate_text(t['ratio'])} = {yen(t['eligible'])}"
+    if t.get("coordinator"):
+        return text
+    coef = t["coef"]
+    coef_s = format(coef, "f") if coef.as_tuple().exponent < 0 else f"{coef}.0"
+    text += f" × {rate_text(t['general_rate'])} × 補正係数 {coef_s} = {yen(t['measure'])}"
+    return text + f"（{UNIT_LABELS[t['unit']]}未満切捨て）"
+
+
+def coordinator_trace(t: Mapping[str, Any]) -> str:
+    """④: the line's eligible cost, the person's sum, the cap and this line's share of it."""
+    head = general_trace({**t, "coordinator": True})
+    cap = f"上限 {yen(t['cap'])}"
+    if t.get("prorated"):
+        cap += f"（{yen(t['full_cap'])} × {t['months']}/12）"
+    rated = "" if t["person_rate"] == 1 else f" × 率 {rate_text(t['person_rate'])} = {yen(t['rated'])}"
+    person = f"この人の{t['lines']}行の合計 {yen(t['sum'])}{rated}"
+    total = f"min({yen(t['rated'])}, {cap}) = {yen(t['total'])}"
+    if t["lines"] == 1:
+        return f"{head}。{person}、{total}（{UNIT_LABELS[t['unit']]}未満切捨て）"
+    share = f"この行の按分 {yen(t['total'])} × {yen(t['eligible'])}/{yen(t['sum'])} = {yen(t['measure'])}"
+    return f"{head}。{person}、{total}、{share}（端数は合計が一致するよう調整）"
+
+
+def excluded_trace(rule_ids: list[str]) -> str:
+    return f"対象外（{'・'.join(rule_ids)}）のため 0"
+
+
+def error_trace() -> str:
+    return "入力エラーのため計算していません"
+
+
+# ---- body totals (地方交付税法第22条) ------------------------------------------------------------
+
+def body_total_label(unit: int) -> str:
+    return f"措置額合計（{UNIT_LABELS[unit]}単位・地方交付税法第22条）"

@@ -1,0 +1,73 @@
+"""Each body's total 措置額, in yen and rounded per 地方交付税法第22条 (INTERP-BODY-ROUNDING).
+
+Line amounts stay in yen (INTERP-ROUNDING); only the body's total is rounded, to the unit the
+rulebook's `body_rounding` setting gives (千円: under 500円 dropped, 500円 and over raised).
+Calc's summary and the review's 概要 both call `body_totals`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from . import render
+from .rulebook import Rulebook
+
+
+@dataclass(frozen=True)
+class BodyTotal:
+    body: str              # 団体コード, else 団体名, else （団体不明）
+    body_name: str
+    fiscal_year: int | None
+    lines: int
+    total_yen: int         # sum of line 措置額 (円)
+    rounded_yen: int       # rounded per 地方交付税法第22条 (円, a multiple of the unit)
+    unit: int              # 1000 = 千円
+
+    @property
+    def rounded_units(self) -> int:
+        """The rounded total in units (千円 when unit is 1000)."""
+        return self.rounded_yen // self.unit
+
+
+def _setting(rb: Rulebook, ctx=None):
+    return ctx.setting("body_rounding") if ctx is not None else rb.interp.body_rounding
+
+
+def round_body_total(total_yen: int, rb: Rulebook, ctx=None) -> int:
+    """地方交付税法第22条: under half a unit dropped, half and over raised (half_up); or floor.
+    `ctx`: the engine context, when the caller is the rulebook check (it records the read)."""
+    st = _setting(rb, ctx)
+    unit = st.unit
+    q, r = divmod(int(total_yen), unit)
+    if st.mode == "half_up" and 2 * r >= unit:
+        q += 1
+    return q * unit
+
+
+def body_totals(lines: Iterable[Mapping[str, Any]], rb: Rulebook, ctx=None) -> list[BodyTotal]:
+    """Totals per body (code, else name) and fiscal year, in first-seen order.
+
+    `lines`: mappings with `measure_amount` (円; blank/None counts 0), `body_code`, `body_name`
+    and optionally `fiscal_year` (as the engine read it, or as typed).
+    """
+    unit = _setting(rb, ctx).unit
+    acc: dict[tuple, list] = {}
+    for ln in lines:
+        code = str(ln.get("body_code") or "").strip()
+        name = str(ln.get("body_name") or "").strip()
+        fy = ln.get("fiscal_year")
+        key = (code or name or "（団体不明）", fy if isinstance(fy, int) else None)
+        amount = ln.get("measure_amount")
+        slot = acc.setdefault(key, [name, 0, 0])
+        slot[0] = slot[0] or name
+        slot[1] += 1
+        try:
+            slot[2] += int(amount) if amount is not None and amount == amount else 0
+        except (TypeError, ValueError):
+            pass
+    return [BodyTotal(body, name, fy, n, total, round_body_total(total, rb, ctx), unit)
+            for (body, fy), (name, n, total) in acc.items()]
+
+
+def label(rb: Rulebook) -> str:
+    return render.body_total_label(rb.interp.body_rounding.unit)
