@@ -52,12 +52,15 @@ class Ctx:
         return parts.message(key)
 
 
-def context(rb: Rulebook | None = None) -> Ctx:
+def context(rb: Rulebook | None = None, inline_messages: bool | None = None) -> Ctx:
+    """The formula context of a rulebook (cached). inline_messages: texts inside formulas, as layout-1
+    templates built before messages moved to the ルール sheet had them (for reviewing those)."""
     rb = rb or rulebook_mod.get()
-    key = (rb.sha256, ADDIN_BLANKS, INLINE_MESSAGES)
+    inline = INLINE_MESSAGES if inline_messages is None else inline_messages
+    key = (rb.sha256, ADDIN_BLANKS, inline)
     ctx = _CONTEXTS.get(key)
     if ctx is None:
-        ctx = _CONTEXTS[key] = _context(rb, ADDIN_BLANKS, INLINE_MESSAGES)
+        ctx = _CONTEXTS[key] = _context(rb, ADDIN_BLANKS, inline)
     return ctx
 
 
@@ -118,14 +121,17 @@ def row_formulas(variant: str, sheet: str, row: int, rb: Rulebook | None = None)
     return {c.key: _formula(ctx, variant, sheet, c.key, row) for c in cols if c.kind in ("calc", "helper")}
 
 
-def expected_formulas(variant: str, rb: Rulebook | None = None) -> dict[tuple[str, int, str], str]:
+def expected_formulas(variant: str, rb: Rulebook | None = None,
+                      inline_messages: bool | None = None) -> dict[tuple[str, int, str], str]:
     """{(sheet, row, key): formula} of every formula cell of 事業 and コーディネーター."""
+    ctx = context(rb, inline_messages)
     out: dict[tuple[str, int, str], str] = {}
-    for sheet, first, count in ((L.SHEET_LINES, L.LINES_FIRST_ROW, L.LINES_COUNT),
-                                (L.SHEET_COORD, L.COORD_FIRST_ROW, L.COORD_COUNT)):
+    for sheet, first, count, cols in ((L.SHEET_LINES, L.LINES_FIRST_ROW, L.LINES_COUNT, L.LINE_COLUMNS),
+                                      (L.SHEET_COORD, L.COORD_FIRST_ROW, L.COORD_COUNT, ctx.lay.coord_columns)):
+        keys = [c.key for c in cols if c.kind in ("calc", "helper")]
         for r in range(first, first + count):
-            for key, f in row_formulas(variant, sheet, r, rb).items():
-                out[(sheet, r, key)] = f
+            for key in keys:
+                out[(sheet, r, key)] = _formula(ctx, variant, sheet, key, r)
     return out
 
 
