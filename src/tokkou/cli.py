@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     _review_parser(sub)
     _template_parser(sub)
     _excel_parsers(sub)
-    # _bundle_parser(sub)  (next commit)
+    _bundle_parser(sub)
     return p
 
 
