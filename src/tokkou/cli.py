@@ -185,9 +185,15 @@ def _cmd_review(args) -> int:
 def _cmd_template_build(args) -> int:
     from . import rulebook, templates
     from .errors import InputError
+    from .files import os_reason, probe_writable
     out = Path(args.output) if args.output else Path.cwd() / "workbook_templates"
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: フォルダではありません。")
+    try:
+        (out / "examples").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: フォルダを作れません（{os_reason(exc)}）。") from None
+    probe_writable(out)
     for p in templates.build_all(out, rulebook.get(args.rules) if args.rules else None):
         print(f"作成: {p}")
     print(f"様式を書き出しました: {out}")
