@@ -88,11 +88,12 @@ def test_classic_configuration_names_a_module_that_registers_every_function():
 
 def test_lite_export_writes_files_that_register_the_functions(tmp_path):
     out = tmp_path / "lite"
-    r = tokkou("lite", "export", out)
+    url = "https://example.org/wheels/tokkou-0.1.0-py3-none-any.whl"
+    r = tokkou("lite", "export", out, "--package", url)
     assert r.returncode == 0, r.stderr
     req = (out / "requirements.txt").read_text(encoding="utf-8")
     pkgs = [ln.strip() for ln in req.splitlines() if ln.strip() and not ln.startswith("#")]
-    assert pkgs[0] == "xlwings" and pkgs[1].startswith("tokkou")
+    assert pkgs == ["xlwings", url]  # never `tokkou==0.1.0`: tokkou is on no package index
     # Load main.py as xlwings Lite does and call through it with the Office.js payload.
     spec = importlib.util.spec_from_file_location("lite_main", out / "main.py")
     main = importlib.util.module_from_spec(spec)
@@ -106,8 +107,21 @@ def test_lite_export_never_overwrites_without_force(tmp_path):
     out = tmp_path / "lite"
     out.mkdir()
     (out / "main.py").write_text("# my own code\n", encoding="utf-8")
-    r = tokkou("lite", "export", out)
+    r = tokkou("lite", "export", out, "--package", "https://example.org/tokkou-0.1.0-py3-none-any.whl")
     assert r.returncode == 2 and "上書きしません" in r.stderr
     assert (out / "main.py").read_text(encoding="utf-8") == "# my own code\n"
     assert tokkou("lite", "export", out, "--force", "--package", "https://example.org/tokkou-0.1.0-py3-none-any.whl").returncode == 0
     assert "https://example.org/tokkou-0.1.0-py3-none-any.whl" in (out / "requirements.txt").read_text(encoding="utf-8")
+
+
+def test_lite_export_needs_the_wheel_and_copies_a_local_one(tmp_path):
+    r = tokkou("lite", "export", tmp_path / "a")
+    assert r.returncode == 2 and "--package" in r.stderr and "エラー" in r.stderr
+    r = tokkou("lite", "export", tmp_path / "b", "--package", tmp_path / "missing.whl")
+    assert r.returncode == 2 and "wheel" in r.stderr and not (tmp_path / "b").exists()
+    wheel = tmp_path / "tokkou-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"PK wheel bytes")
+    assert tokkou("lite", "export", tmp_path / "c", "--package", wheel).returncode == 0
+    assert (tmp_path / "c" / wheel.name).read_bytes() == b"PK wheel bytes"
+    req = (tmp_path / "c" / "requirements.txt").read_text(encoding="utf-8")
+    assert req.rstrip().endswith(wheel.name) and "URL に書き換えて" in req

@@ -155,3 +155,37 @@ def test_bundle_refuses_a_folder_in_use(tmp_path):
     r = subprocess.run([sys.executable, "-m", "tokkou.cli", "bundle", "-o", tmp_path], capture_output=True, text=True)
     assert r.returncode == 2 and "空でないフォルダ" in r.stderr and "Traceback" not in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [ln for ln in block.splitlines() if ln.strip()]
+
+
+def test_readme_starts_with_the_two_set_up_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    head = text.split("```bash", 1)[0]
+    assert head.count("\n") <= 2 and head.startswith("# tokkou")  # the title, then the commands
+    first, second = readme_commands()
+    assert first.startswith("pip install") and "tokkou calc workbook_templates/examples/" in first
+    assert second == 'pip install -e ".[test]" && python -m pytest'
+    assert '-e ".[test]"' in (ROOT / ".ci" / "run").read_text()  # CI installs what the second command does
+
+
+def test_readme_first_command_as_written_on_a_fresh_clone(tmp_path):
+    """The first README command, verbatim, in a fresh clone with a new venv: it installs, computes the
+    sample, prints the totals and the path, and leaves the clone clean (its output is git-ignored)."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    clone = tmp_path / "clone"
+    run("git", "clone", "-q", ROOT, clone)
+    python = fresh_venv(tmp_path / "venv")
+    env = clean_env()
+    env["PATH"] = f"{python.parent}:/usr/bin:/bin"
+    env["VIRTUAL_ENV"] = str(python.parent.parent)
+    env.update({k: v for k, v in os.environ.items() if k.startswith("PIP_")})  # this machine's pip set-up, as a user has it
+    r = run("bash", "-c", readme_commands()[0], cwd=clone, env=env)
+    out = clone / "workbook_templates" / "examples" / "nichiiki_kankei_sample_算定結果.xlsx"
+    assert out.exists() and out.name in r.stdout and "15,490,000" in r.stdout
+    assert run("git", "status", "--porcelain", cwd=clone).stdout == ""

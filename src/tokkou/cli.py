@@ -132,7 +132,8 @@ def _excel_parsers(sub) -> None:
     x = lsub.add_parser("export", help="requirements.txt と main.py をフォルダに書き出す",
                         description="xlwings Lite 用の requirements.txt と main.py をフォルダに書き出します。")
     x.add_argument("folder", help="書き出すフォルダ")
-    x.add_argument("--package", help="requirements.txt に書く tokkou の入手先（wheel の URL。既定: tokkou==版）")
+    x.add_argument("--package", required=True, metavar="PATH_OR_URL",
+                   help="tokkou の wheel（python -m build で dist/ にできる tokkou-版-py3-none-any.whl）の URL、またはそのファイル")
     x.add_argument("--force", action="store_true", help="既存のファイルを上書きする")
     x.set_defaults(func=_cmd_lite_export)
 

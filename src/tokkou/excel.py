@@ -66,14 +66,21 @@ def add_udf_module(conf: Path, module: str = UDF_MODULE) -> tuple[str, str | Non
 
 # ---- xlwings Lite ------------------------------------------------------------------------------
 
-def lite_requirements(package: str | None = None) -> str:
-    pkg = package or f"tokkou=={__version__}"
+WHEEL_NAME = f"tokkou-{__version__}-py3-none-any.whl"
+
+
+def lite_requirements(package: str) -> str:
+    """requirements.txt for xlwings Lite: xlwings and tokkou from `package` (the wheel's URL, or its file name
+    when a local wheel was copied beside it and still has to be put at a URL)."""
+    local = not package.startswith(("http://", "https://"))
+    note = ("# この wheel（同じフォルダにコピーしました）を Excel から読める Web サーバー（CORS 許可）に置き、\n"
+            "# 次の行をその URL に書き換えてください。\n") if local else ""
     return (
         "# xlwings Lite: エディタの requirements.txt タブに貼り付けてください（tokkou lite export で生成）。\n"
         "# pandas・numpy・pydantic・PyYAML は Pyodide 同梱版が使われます（版を固定しないでください）。\n"
-        "# tokkou が PyPI にない場合は、2行目を tokkou の wheel の URL（CORS 許可のある場所）に置き換えます。\n"
+        "# tokkou は PyPI にないため、tokkou の wheel の URL を指定します（python -m build で dist/ に作成）。\n"
         "xlwings\n"
-        f"{pkg}\n"
+        f"{note}{package}\n"
     )
 
 
@@ -91,18 +98,28 @@ def lite_main() -> str:
     )
 
 
-def export_lite(folder: Path, package: str | None = None, force: bool = False) -> list[Path]:
-    """Write requirements.txt and main.py into `folder`; never overwrite unless `force`."""
+def export_lite(folder: Path, package: str, force: bool = False) -> list[Path]:
+    """Write requirements.txt and main.py into `folder` (and copy the wheel when `package` is a local
+    wheel); never overwrite unless `force`. Raises InputError."""
+    import shutil
+
     from .errors import InputError
+    from .files import write_text
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: フォルダではありません。")
+    wheel = None
+    if not package.startswith(("http://", "https://")):
+        wheel = Path(package)
+        if not (wheel.is_file() and wheel.name.startswith("tokkou-") and wheel.suffix == ".whl"):
+            raise InputError(f"{package}: tokkou の wheel（{WHEEL_NAME}）のファイルか、その URL（https://…）を指定してください。")
+        package = wheel.name
     files = {folder / "requirements.txt": lite_requirements(package), folder / "main.py": lite_main()}
     existing = [p for p in files if p.exists()]
     if existing and not force:
         raise InputError(f"{existing[0]}: すでにあります。上書きしません（上書きするときは --force）。")
     folder.mkdir(parents=True, exist_ok=True)
-    for path, content in files.items():
-        tmp = path.with_name(path.name + ".tokkou-tmp")
-        tmp.write_text(content, encoding="utf-8", newline="\n")
-        os.replace(tmp, path)
-    return list(files)
+    written = [write_text(path, content) for path, content in files.items()]
+    if wheel is not None and not (folder / wheel.name).exists():
+        shutil.copyfile(wheel, folder / wheel.name)
+        written.append(folder / wheel.name)
+    return written
