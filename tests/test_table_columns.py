@@ -20,19 +20,24 @@ from gen_lines import generate  # noqa: E402
 
 from tokkou import engine, rulebook, tabular  # noqa: E402
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+import re  # noqa: E402
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+SIGNED_NUMBER = re.compile(r"[+\-]?[\d,]*\.?\d+")
 
 
 def old_escape_cell(v):
-    """The per-cell escaping as it was before the column version (the oracle)."""
-    if isinstance(v, str) and v.startswith(FORMULA_START):
+    """The per-cell escaping rule (the oracle, issue 11): formula-like text gets a leading apostrophe;
+    a lone sign and a signed number are data."""
+    if isinstance(v, str) and v.startswith(FORMULA_START) and v not in ("-", "+") and not SIGNED_NUMBER.fullmatch(v):
         return "'" + v
     return v
 
 
 def old_csv_bytes(df: pd.DataFrame, tmp: Path) -> bytes:
-    safe = df.apply(lambda c: c.map(old_escape_cell)) if len(df) else df
-    safe.to_csv(tmp, index=False, encoding="utf-8-sig")
+    safe = df.apply(lambda c: c.map(old_escape_cell)) if len(df) else df.copy()
+    safe.columns = [old_escape_cell(c) for c in df.columns]
+    safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return tmp.read_bytes()
 
 
@@ -87,7 +92,7 @@ def test_edge_columns_are_byte_identical(values, tmp_path):
 
 
 def test_duplicate_headers_and_empty_frames(tmp_path):
-    df = pd.DataFrame([["=1", "x", "-2"], ["y", "@z", "w"]], columns=["a", "a", "b"], dtype=object)
+    df = pd.DataFrame([["=1", "x", "-2"], ["y", "@z", "w"]], columns=["a", "a", "=b"], dtype=object)
     assert new_csv_bytes(df, tmp_path / "new.csv") == old_csv_bytes(df, tmp_path / "old.csv")
     empty = pd.DataFrame(columns=["a", "b"], dtype=object)
     assert new_csv_bytes(empty, tmp_path / "e_new.csv") == old_csv_bytes(empty, tmp_path / "e_old.csv")

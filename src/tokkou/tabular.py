@@ -14,6 +14,7 @@ from . import reading
 SUFFIXES = (".csv", ".xlsx", ".json")
 MAX_INPUT_BYTES = 512 * 1024 * 1024
 
+from . import cellsafe
 from .errors import InputError
 from .files import atomic_write, check_input_file
 
@@ -90,55 +91,7 @@ def _json_number(convert):
     return parse
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _escape_cell(v):
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
-        return "'" + v
-    return v
-
-
-# Kinds of column (pandas' infer_dtype, NA skipped) that hold no text at all: never escaped.
-_NO_TEXT = frozenset({"empty", "integer", "floating", "mixed-integer-float", "decimal", "complex", "boolean",
-                      "datetime64", "datetime", "date", "timedelta64", "timedelta", "time", "period", "bytes"})
-_FORMULA_AFTER_NUL = re.compile("\0[" + re.escape("".join(_FORMULA_START)) + "]")
-
-
-def _may_hold_formula(col: pd.Series) -> bool:
-    """False only when no cell of the column is text starting like a formula (then nothing to escape).
-
-    Column operations, not a Python call per cell: the texts are joined with a NUL before each, so a
-    cell starting with one of _FORMULA_START shows as NUL + that character. A NUL inside a cell can
-    only add a false alarm, which the exact per-cell pass then settles."""
-    if col.dtype.kind in "iufcbmM":
-        return False
-    values = col.to_numpy(dtype=object)
-    try:
-        joined = "\0".join(values)
-    except TypeError:  # not only text: blanks (None/NaN), numbers, Decimals …
-        from pandas.api.types import infer_dtype
-        kind = infer_dtype(values, skipna=True)
-        if kind in _NO_TEXT:
-            return False
-        if kind != "string":
-            return True  # text mixed with other values: the exact pass decides
-        joined = "\0".join(values[~pd.isna(values)])
-    return _FORMULA_AFTER_NUL.search("\0" + joined) is not None
-
-
-def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """df with every text cell that Excel would read as a formula prefixed with ' (as _escape_cell).
-
-    Only the columns that hold such a cell are mapped cell by cell; the others stay as they are."""
-    out = df
-    for j in range(df.shape[1]):
-        col = df.iloc[:, j]
-        if len(col) and _may_hold_formula(col):
-            if out is df:
-                out = df.copy(deep=False)
-            out.isetitem(j, col.map(_escape_cell))
-    return out
+escape_formulas = cellsafe.escape_cells  # the column-wise cell escaping (kept under its old name)
 
 
 def write_table(df: pd.DataFrame, out: str | Path, inputs: list[Path] = ()) -> None:
@@ -147,11 +100,11 @@ def write_table(df: pd.DataFrame, out: str | Path, inputs: list[Path] = ()) -> N
     suffix = out.suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError(f"{out}: 出力形式は .csv / .xlsx / .json のいずれかです。")
-
+    if suffix == ".xlsx" and cellsafe.xlsx_shape_problem(df):
+        raise InputError(f"{out}: {cellsafe.xlsx_shape_problem(df)}")
     def write(tmp: Path) -> None:
         if suffix == ".csv":
-            safe = escape_formulas(df)
-            safe.to_csv(tmp, index=False, encoding="utf-8-sig")
+            cellsafe.write_csv(df, tmp)
         elif suffix == ".xlsx":
             _write_xlsx(df, str(tmp))
         else:
@@ -166,23 +119,32 @@ def _write_xlsx(df: pd.DataFrame, path: str) -> None:
                                     "strings_to_numbers": False, "constant_memory": True})
     ws = wb.add_worksheet("結果")
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+    head_quoted = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                                 "quote_prefix": True})
+    quoted = wb.add_format({"quote_prefix": True})  # formula-like text stays text when edited in Excel
     yen = wb.add_format({"num_format": "#,##0"})
     money_cols = {"eligible_cost", "measure_amount"}
+
+    def text(i: int, j: int, v: str, fmt=None) -> None:
+        fmt = (head_quoted if fmt is head else quoted) if cellsafe.formula_like(v) else fmt
+        if ws.write_string(i, j, v, fmt) == -2:  # XlsxWriter cut it to 32,767 characters
+            raise InputError(f"{path}: {cellsafe.too_long(i + 1, df.columns[j], v)}")
+
     for j, name in enumerate(df.columns):
-        ws.write_string(0, j, str(name), head)
+        text(0, j, str(name), head)
         ws.set_column(j, j, 40 if name == "reasons" else 14, yen if name in money_cols else None)
     for i, row in enumerate(df.itertuples(index=False), start=1):
         for j, v in enumerate(row):
-            if v is None or (isinstance(v, float) and v != v):
+            cell = cellsafe.xlsx_cell(v)
+            if cell is None:
                 continue
-            if isinstance(v, bool):
-                ws.write_boolean(i, j, v)
-            elif isinstance(v, int) or (hasattr(v, "dtype") and getattr(v, "dtype").kind in "iu"):
-                ws.write_number(i, j, int(v))
-            elif isinstance(v, (float, Decimal)):
-                ws.write_number(i, j, float(v))
+            kind, value = cell
+            if kind == "bool":
+                ws.write_boolean(i, j, value)
+            elif kind == "number":
+                ws.write_number(i, j, value)
             else:
-                ws.write_string(i, j, str(v))
+                text(i, j, value)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(df), 1), max(len(df.columns) - 1, 0))
     wb.close()
