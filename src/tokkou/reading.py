@@ -148,16 +148,19 @@ def _head_rows(text: str, delim: str) -> tuple[list[list[str]], list[int]]:
     buf = io.StringIO(text)
     reader = csv.reader(buf, delimiter=delim)
     pos = 0
-    lines = text.splitlines(keepends=True)
+    lines = io.StringIO(text).readlines()  # the reader's own lines: a CR inside a quoted cell is no line end
     line_no = 0
-    for row in reader:
-        starts.append(pos)
-        rows.append(row)
-        while line_no < reader.line_num:
-            pos += len(lines[line_no]) if line_no < len(lines) else 0
-            line_no += 1
-        if len(rows) >= HEADER_SCAN:
-            break
+    try:
+        for row in reader:
+            starts.append(pos)
+            rows.append(row)
+            while line_no < reader.line_num:
+                pos += len(lines[line_no]) if line_no < len(lines) else 0
+                line_no += 1
+            if len(rows) >= HEADER_SCAN:
+                break
+    except csv.Error:  # not this delimiter (a quoted CR looks unquoted to it): the rows so far
+        pass
     return rows, starts
 
 
