@@ -12,7 +12,6 @@ MAX_FUNCTION = 80
 MAX_CLASS = 300
 EXCEPTIONS: dict[str, str] = {
     # "module.py:qualified.name": "reason",
-    "engine.py:evaluate_columns": "being split into named stages (issue 8 item 5)",
 }
 
 
