@@ -71,3 +71,26 @@ def test_years_that_do_not_exist_are_errors(tmp_path):
     assert (df["status"] == "error").all()
     for value, reason in zip(df["年度"], df["reasons"]):
         assert f"「{value}」" in reason and "年度" in reason
+
+
+def test_cost_and_jigyohi_with_different_values_is_an_error_naming_both(tmp_path):
+    df = run_file("dup_alias.csv", tmp_path)
+    assert list(df["status"]) == ["error"]
+    assert "「cost」" in df["reasons"][0] and "「事業費」" in df["reasons"][0]
+    assert "1000" in df["reasons"][0] and "9999999" in df["reasons"][0]
+
+
+def test_two_jigyohi_columns_conflict_only_where_both_differ(tmp_path):
+    df = run_file("dup_cost.csv", tmp_path)
+    assert list(df["status"]) == ["error", "eligible"]
+    assert "4列目" in df["reasons"][0] and "5列目" in df["reasons"][0]
+    assert df["measure_amount"][1] == "1000"  # one filled: that one is read
+
+
+def test_duplicates_that_agree_are_read(tmp_path):
+    src = tmp_path / "agree.csv"
+    src.write_text("団体区分,年度,区分,事業費,cost\n市町村,2025,1,\"1,000\",1000\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    assert calc(src, out).returncode == 0
+    df = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
+    assert list(df["status"]) == ["eligible"] and df["measure_amount"][0] == "500"

@@ -145,21 +145,46 @@ def frame_columns(df: pd.DataFrame, unit: int | None = None) -> dict[str, np.nda
     (yen per unit of a 「（単位：千円）」 line above the table), else in yen.
     """
     cols: dict[str, np.ndarray] = {}
-    for name in df.columns:
-        key = header_key(name)
+    where: dict[str, str] = {}
+    for pos, name in enumerate(df.columns):
+        key = duplicate_header_key(name, df.columns)
         if key not in BY_KEY:
             continue
-        s = df[name]
+        s = df.iloc[:, pos]
         arr = s.to_numpy() if s.dtype.kind in "iub" else s.to_numpy(dtype=object)  # missing stays NaN/NA
         if BY_KEY[key].kind == "yen":
             arr = amounts.scale_column(arr, str(name), unit)
-        if key in cols:  # two headers for one column (e.g. 起債対象経費 and 地方債充当額): first filled wins
-            first = cols[key].astype(object)
-            blank = np.array([is_blank(v) for v in first], dtype=bool)
-            first[blank] = arr[blank]
-            arr = first
+        label = f"「{str(name).rsplit('.', 1)[0] if key != header_key(name) else name}」({pos + 1}列目)"
+        if key in cols:  # two headers for one field: the filled one, or an error where both differ
+            arr = merge_duplicate(cols[key], arr, (where[key], label))
+        else:
+            where[key] = label
         cols[key] = arr
     return cols
+
+
+def duplicate_header_key(name, columns) -> str | None:
+    """The key of a header, including a repeated one the reader suffixed (`事業費.1` beside `事業費`)."""
+    key = header_key(name)
+    if key is None and isinstance(name, str) and "." in name:
+        base, _, n = name.rpartition(".")
+        if n.isdigit() and base in columns:
+            key = header_key(base)
+    return key
+
+
+def merge_duplicate(first: np.ndarray, second: np.ndarray, names: tuple[str, str]) -> np.ndarray:
+    """Per line: the filled one of two cells for one field; both filled and different → Conflict."""
+    from .normalize import Conflict, same_cell
+    out = first.astype(object)
+    for row, (a, b) in enumerate(zip(out, second)):
+        if is_blank(b):
+            continue
+        if is_blank(a):
+            out[row] = b
+        elif not same_cell(a, b):
+            out[row] = Conflict(names, (a, b))
+    return out
 
 
 def evaluate_frame_details(df: pd.DataFrame, rb: Rulebook | None = None, defaults: Mapping[str, Any] | None = None,

@@ -547,6 +547,35 @@ class Opaque:
         return hash((self.text, self.type_name))
 
 
+class Conflict:
+    """One line's cell where two columns meaning the same field (`cost` and 事業費, or 事業費 twice)
+    hold different values: that cell is an error naming both columns, never a silent pick."""
+
+    __slots__ = ("text", "problem")
+
+    def __init__(self, names: tuple[str, str], values: tuple[Any, Any]):
+        self.text = f"{_show(values[0])}／{_show(values[1])}"
+        self.problem = f"列{names[0]}と列{names[1]}に違う値があります。どちらか一方にしてください"
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Conflict) and (self.text, self.problem) == (other.text, other.problem)
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.problem))
+
+
+def same_cell(a: Any, b: Any) -> bool:
+    """Two cells that say the same thing (1000 and 1,000, full or half width)."""
+    def norm(v):
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        return _fold(_str(v)).replace(",", "")
+    return norm(a) == norm(b)
+
+
 def _factorize(values):
     """pd.factorize, with unhashable cells (lists, dicts) replaced by an Opaque first."""
     try:
@@ -564,6 +593,8 @@ def _factorize(values):
 
 def _parse_cell(parser, u: Any) -> tuple[Any, str | None]:
     """One distinct cell through its parser; an unusable value is that cell's error, never the run's."""
+    if isinstance(u, Conflict):
+        return None, u.problem
     if isinstance(u, (Opaque, list, dict, tuple, set)):  # JSON arrays/objects: no column takes them
         kind = u.type_name if isinstance(u, Opaque) else type(u).__name__
         return None, f"1つのセルには1つの値を入力してください（{kind} は読めません）"
