@@ -1,28 +1,35 @@
 """`tokkou review`: check returned templates against the engine, file by file, safely.
 
 Per workbook: the bytes are screened before any XML parser sees them (size, zip directory, DOCTYPE,
-CFB containers), then the inputs are read through `template_reader.read_lines`, recomputed by the engine,
-and compared with what the workbook shows (cached values) and with the formulas the builder
-writes. A file that cannot be read costs one finding; the batch goes on.
+CFB containers); its parts are read for what is risky or out of place (review_parts); then the
+inputs are read through `template_reader.read_lines`, recomputed by the engine, and compared with what the
+workbook shows (cached values) and, canonically (formula_compare), with the formulas the builder
+writes. A file that cannot be read costs one finding; the batch goes on. Which folder entries are
+reviewed is review_collect's; the report is review_report's.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import signal
+import warnings
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import __version__, engine, layout as L, rulebook as rulebook_mod, template_reader, workbook_read
+from . import engine, layout as L, review_parts, rulebook as rulebook_mod, template_reader
+from .formula_compare import first_difference, same_formula
 from .normalize import BY_KEY
+from .review_collect import Skipped, collect
+from .review_report import (SEVERITY_JA, identity, plain as _plain, report_tables, total,  # noqa: F401 - re-exported
+                            write_json, write_xlsx)
 from .rulebook import Rulebook
-from .files import atomic_write
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
@@ -33,7 +40,6 @@ FILE_SECONDS = 60.0  # per file; a file past it is one finding and the batch goe
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # DTD declarations in the XML encodings a workbook part may use (defusedxml refuses the rest later)
 _DTD_MARKS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY") for enc in ("utf-8", "utf-16-le", "utf-16-be"))
-SEVERITY_JA = {"error": "エラー", "warning": "警告", "info": "情報"}
 
 
 @dataclass
@@ -57,22 +63,14 @@ class FileReview:
     body_code: str = ""
     variant: str = ""
     rulebook_hash: str = ""
+    saved_at: str = ""  # when the workbook was last saved (docProps/core.xml), ISO 8601
+    counted: bool = True  # False: another return of the same body and year is the one counted
     findings: list[Finding] = field(default_factory=list)
     lines: pd.DataFrame | None = None
 
     def add(self, sheet, cell, rule_id, severity, message, found="", expected=""):
         self.findings.append(Finding(self.file, sheet, cell, rule_id, severity, message,
                                      _plain(found), _plain(expected)))
-
-
-def _plain(v):
-    if v is None:
-        return ""
-    if isinstance(v, Decimal):
-        return str(v)
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
 
 
 # ---- screening the bytes -----------------------------------------------------------------------
@@ -137,9 +135,9 @@ def expected_formulas(variant: str, rb_path: str) -> dict[tuple[str, int, str], 
     return formulas.expected_formulas(variant, rulebook_mod.get(rb_path))
 
 
-def _read_formulas(path: Path | workbook_read.Book, lay) -> dict[tuple[str, int, str], str]:
+def _read_formulas(path: Path, lay) -> dict[tuple[str, int, str], str]:
     from openpyxl import load_workbook
-    wb = path.formula_view() if isinstance(path, workbook_read.Book) else load_workbook(path, read_only=True, data_only=False)
+    wb = load_workbook(path, read_only=True, data_only=False)
     out: dict[tuple[str, int, str], str] = {}
     try:
         for sheet, first, count, cols in ((L.SHEET_LINES, L.LINES_FIRST_ROW, L.LINES_COUNT, L.LINE_COLUMNS),
@@ -190,7 +188,9 @@ def review_file(path: str | Path, rules: str | None = None, time_limit: float = 
         if path.stat().st_size <= MAX_FILE_BYTES:
             fr.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         if screen(path, fr):
-            _review_workbook(path, fr, rulebook_mod.get(rules), rules)
+            with warnings.catch_warnings():  # openpyxl's warnings about odd parts are not the user's business
+                warnings.simplefilter("ignore")
+                _review_workbook(path, fr, rulebook_mod.get(rules), rules)
         _ARMED[0] = False  # from here on a late alarm is ignored
     except _TimeUp:
         _ARMED[0] = False
@@ -226,6 +226,16 @@ def _in_main_thread() -> bool:
 def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None) -> None:
     from .errors import InputError
     lay = L.get(rb)
+    parts = review_parts.inspect(path, {L.SHEET_LINES: L.LINES_FIRST_ROW + L.LINES_COUNT - 1,
+                                        L.SHEET_COORD: L.COORD_FIRST_ROW + L.COORD_COUNT - 1})
+    if parts.strict:
+        fr.add("", "", "REVIEW-FILE", "error",
+               "「Strict Open XML スプレッドシート」形式で保存されたブックのため確認していません。"
+               "Excel で「Excel ブック (*.xlsx)」を選んで保存し直し、提出し直すよう求めてください。")
+        return
+    fr.saved_at = parts.saved_at
+    for sheet, cell, message in parts.risks:
+        fr.add(sheet, cell, "REVIEW-RISK", "warning", message)
     raw: dict = {}
     # one read of the file: values for the lines, formulas for _formula_findings (workbook_read)
     book = template_reader._open(path, workbook_read.Book)
@@ -242,19 +252,45 @@ def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None
         hint = f"（様式にないシート: {'・'.join(extra)}。名前を変えていませんか）" if extra else ""
         fr.add("・".join(missing), "", "REVIEW-SHEET", "error", f"シート「{'」「'.join(missing)}」がありません{hint}。")
         return
-    used = raw["max_row"]
-    for sheet, last in ((L.SHEET_LINES, L.LINES_FIRST_ROW + L.LINES_COUNT - 1),
-                        (L.SHEET_COORD, L.COORD_FIRST_ROW + L.COORD_COUNT - 1)):
-        if (used.get(sheet) or 0) > last:
-            fr.add(sheet, f"A{last + 1}", "REVIEW-ROWS", "warning",
-                   f"様式の範囲（{last}行目まで）の外にも入力があります（使用範囲 {used[sheet]:,} 行）。"
-                   f"範囲外は読まずに確認しました。行を追加した場合は様式の行に入れ直してください。", used[sheet], last)
+    _rows_below_findings(fr, parts)
     fr.readable = True
-    fr.variant = "addin" if "UDF" in str(raw.get((L.SHEET_COVER, "variant")) or "") else "native"  # cover says which
-    fr.rulebook_hash = str(raw.get((L.SHEET_COVER, "rulebook_hash")) or "")
-    body_cells = {k: f"{L.BODY_CELLS[k]}" for k, _ in L.BODY_FIELDS}
+    _cover_findings(fr, raw, rb)
     fr.body_name = str(lines["body_name"].iloc[0] or "") if len(lines) else ""
     fr.body_code = str(lines["body_code"].iloc[0] or "") if len(lines) else ""
+    res = engine.evaluate_frame(lines, rb)
+    fr.lines = res
+    if lines.empty:
+        fr.add(L.SHEET_LINES, "", "REVIEW-EMPTY", "info", "入力された事業・コーディネーターがありません。")
+        return
+    bad_rows = _input_findings(fr, res, lay, {k: f"{L.BODY_CELLS[k]}" for k, _ in L.BODY_FIELDS})
+    shifted = _row_findings(fr, raw, lay)
+    # on a sheet whose rows moved, every later cell differs: the one row finding says it all
+    shown = {k: v for k, v in raw.items() if k[0] not in shifted and k not in bad_rows}
+    if fr.variant == "addin" and _addin_not_loaded(raw, lay):
+        fr.add(L.SHEET_LINES, "", "REVIEW-ADDIN", "warning",
+               "アドインが読み込まれていません（計算列に #NAME? が保存されています）。表示されている計算結果は確認できないため、"
+               "入力値からエンジンで計算し直した結果で集計しました。アドインを読み込んで再計算・保存するか、標準の様式で提出するよう求めてください。")
+    else:
+        _value_findings(fr, res, shown, lay, rb)
+    _formula_findings(fr, book, lay, rules, rb, skip=shifted)
+
+
+def _rows_below_findings(fr: FileReview, parts) -> None:
+    """Data written below the template's last row (found in the sheet XML, whatever <dimension> says)."""
+    for sheet, last in ((L.SHEET_LINES, L.LINES_FIRST_ROW + L.LINES_COUNT - 1),
+                        (L.SHEET_COORD, L.COORD_FIRST_ROW + L.COORD_COUNT - 1)):
+        if sheet in parts.rows_below:
+            first, end = parts.rows_below[sheet]
+            rows = f"{first:,} 行目" if first == end else f"{first:,}〜{end:,} 行目"
+            fr.add(sheet, f"A{first}", "REVIEW-ROWS", "warning",
+                   f"様式の範囲（{last}行目まで）の外に入力があります（{rows}）。範囲外は読まずに確認しました。"
+                   "行を追加した場合は様式の行に入れ直してください。", end, last)
+
+
+def _cover_findings(fr: FileReview, raw: dict, rb: Rulebook) -> None:
+    """Variant, rulebook version and layout version, as the cover records them."""
+    fr.variant = "addin" if "UDF" in str(raw.get((L.SHEET_COVER, "variant")) or "") else "native"  # cover says which
+    fr.rulebook_hash = str(raw.get((L.SHEET_COVER, "rulebook_hash")) or "")
     version = raw.get((L.SHEET_COVER, "layout_version"))
     if _plain(version) != L.LAYOUT_VERSION:
         # only one layout exists so far; another one is read with this layout's cells, so say so
@@ -265,28 +301,32 @@ def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None
         fr.add(L.SHEET_COVER, L.COVER_CELLS["rulebook_hash"], "REVIEW-RULEBOOK", "warning",
                "別のルールブック版で作られた様式です。現在のルールブックで、その年度に有効な値により確認しました。",
                fr.rulebook_hash[:12] or "（なし）", rb.short_hash)
-    if lines.empty:
-        fr.add(L.SHEET_LINES, "", "REVIEW-EMPTY", "info", "入力された事業・コーディネーターがありません。")
-        fr.lines = engine.evaluate_frame(lines, rb)
-        return
-    res = engine.evaluate_frame(lines, rb)
-    fr.lines = res
-    _input_findings(fr, res, lay, body_cells)
-    shifted = _row_findings(fr, raw, lay)
-    # on a sheet whose rows moved, every later cell differs: the one row finding says it all
-    _value_findings(fr, res, {k: v for k, v in raw.items() if k[0] not in shifted}, lay, rb)
-    _formula_findings(fr, book, lay, rules, rb, skip=shifted)
+
+
+def _addin_not_loaded(raw: dict, lay) -> bool:
+    """Cached #NAME? in a calculated column: Excel saved the add-in template without its functions."""
+    calc = {L.SHEET_LINES: [L._index(c.letter) for c in L.LINE_COLUMNS if c.kind in ("calc", "helper")],
+            L.SHEET_COORD: [L._index(c.letter) for c in lay.coord_columns if c.kind in ("calc", "helper")]}
+    for key, values in raw.items():
+        if isinstance(key, tuple) and key[0] in calc and isinstance(values, tuple):
+            if any(i < len(values) and values[i] == "#NAME?" for i in calc[key[0]]):
+                return True
+    return False
 
 
 _KEY_IN_REASON = re.compile(r"\(([a-z_]+)\)")
 
 
-def _input_findings(fr: FileReview, res: pd.DataFrame, lay, body_cells) -> None:
-    """Engine errors as findings on the cell holding the bad value (団体情報 ones once)."""
+def _input_findings(fr: FileReview, res: pd.DataFrame, lay, body_cells) -> set[tuple[str, int]]:
+    """Engine errors as findings on the cell holding the bad value (団体情報 ones once).
+
+    Returns the (sheet, row) of the lines in error: their shown results are not compared again."""
     seen: set = set()
+    rows: set[tuple[str, int]] = set()
     for _, line in res[res["status"] == "error"].iterrows():
         keys = [k for k in _KEY_IN_REASON.findall(line["reasons"]) if k in BY_KEY]
         sheet, cell = line["sheet"], line["cell"]
+        rows.add((sheet, int(line["row"])))
         for k in keys or [None]:
             if k in body_cells:
                 where = (L.SHEET_BODY, body_cells[k])
@@ -302,6 +342,7 @@ def _input_findings(fr: FileReview, res: pd.DataFrame, lay, body_cells) -> None:
             seen.add(key)
             found = line.get(k, "") if k else ""
             fr.add(where[0], where[1], (line["rule_ids"] or "INPUT").split()[0], "error", line["reasons"], found)
+    return rows
 
 
 def _row_findings(fr: FileReview, raw: dict, lay) -> set[str]:
@@ -361,181 +402,115 @@ def _value_findings(fr: FileReview, res: pd.DataFrame, raw: dict, lay, rb: Ruleb
 
 
 def _formula_findings(fr: FileReview, path: Path | workbook_read.Book, lay, rules: str | None, rb: Rulebook, skip=frozenset()) -> None:
-    """Formula cells must hold the builder's formula: a typed number or an edited formula is a finding."""
+    """Formula cells must hold the builder's formula, compared canonically (formula_compare):
+    a typed value or a really edited formula is a finding showing the first token that differs."""
     want = expected_formulas(fr.variant, str(Path(rules).resolve()) if rules else str(rulebook_mod.default_rules_dir().resolve()))
     have = _read_formulas(path, lay)
     for key, formula in want.items():
+        if key[0] in skip:
+            continue
         got = have.get(key)
-        if got == formula or key[0] in skip:
+        text = getattr(got, "text", got)  # an array-entered formula (ArrayFormula) is compared by its text
+        if isinstance(text, str) and text.startswith("=") and isinstance(formula, str) \
+                and same_formula(text, formula, key[1]):
+            continue
+        if got == formula:
             continue
         sheet, row, ckey = key
         cols = L.LINES if sheet == L.SHEET_LINES else lay.coord
         cell = f"{cols[ckey].letter}{row}"
-        if isinstance(got, str) and got.startswith("="):
-            fr.add(sheet, cell, "REVIEW-FORMULA", "error", "計算式が様式から変更されています。", got[:200], formula[:200])
+        if isinstance(text, str) and text.startswith("=") and isinstance(formula, str):
+            pos, a, b, found, expected = first_difference(text, formula)
+            fr.add(sheet, cell, "REVIEW-FORMULA", "error",
+                   f"計算式が様式から変更されています（{pos} 番目の要素が「{a[:60]}」、様式では「{b[:60]}」）。",
+                   found, expected)
         else:
             fr.add(sheet, cell, "REVIEW-FORMULA", "error", "計算式のセルに値が直接入力されています（計算式が上書きされています）。",
-                   got, formula[:200])
+                   got, str(formula)[:200])
 
 
 # ---- many workbooks ----------------------------------------------------------------------------------
 
-def collect(paths: list[str]) -> list[Path]:
-    """Files named, and .xlsx/.xlsm/.xls files in folders named (sorted); missing names raise."""
-    from .errors import InputError
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in (".xlsx", ".xlsm", ".xls")
-                          and not f.name.startswith(("~$", ".")))
-        elif p.exists():
-            out.append(p)
-        else:
-            raise InputError(f"{p}: ファイルまたはフォルダが見つかりません。")
-    return out
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: the run stops, workers are ended, temporary files removed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, frame):
+    raise Stopped(signum)
+
+
+def _worker_init() -> None:
+    """Workers die on SIGTERM/SIGHUP (the main process ends them) and leave Ctrl-C to the main process."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class stoppable:
+    """Context: SIGTERM and SIGHUP raise `Stopped` in the main thread (so `finally` blocks run)."""
+
+    def __enter__(self):
+        self.previous = {}
+        if _in_main_thread():
+            for s in (signal.SIGTERM, signal.SIGHUP):
+                self.previous[s] = signal.signal(s, _stop)
+        return self
+
+    def __exit__(self, *exc):
+        for s, h in self.previous.items():
+            signal.signal(s, h)
+        return False
+
+
+def cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def skipped_review(entry: Skipped) -> FileReview:
+    """A folder entry that is not reviewed, as a file review with its one finding."""
+    fr = FileReview(file=str(entry.path))
+    fr.add("", "", "REVIEW-FILE", entry.severity, entry.message)
+    return fr
 
 
 def review_all(paths: list[Path], rules: str | None = None, jobs: int = 2, progress: bool = True) -> list[FileReview]:
-    """Review every file, in order, on `jobs` processes; a progress bar on the terminal."""
+    """Review every file, in order, on `jobs` processes (at most the core count); a progress bar on the terminal.
+
+    A SIGTERM/SIGHUP (inside `stoppable`) or Ctrl-C ends the workers before it propagates."""
+    import multiprocessing
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     rulebook_mod.get(rules)  # a broken rulebook stops here, once, with its own message
-    results: list[FileReview | None] = [None] * len(paths)
+    jobs = max(1, min(jobs, cores()))
+    results: list[FileReview] = []
     cols = (TextColumn("確認中"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*cols, disable=not progress, transient=False) as bar:
         task = bar.add_task("review", total=len(paths))
         if jobs <= 1 or len(paths) < 4:
-            for i, p in enumerate(paths):
-                results[i] = review_file(p, rules)
+            for p in paths:
+                results.append(review_file(p, rules))
                 bar.advance(task)
-        else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                chunk = max(1, min(32, len(paths) // (jobs * 8)))
-                for i, fr in enumerate(pool.map(review_file, paths, [rules] * len(paths), chunksize=chunk)):
-                    results[i] = fr
-                    bar.advance(task)
-    return [r for r in results if r is not None]
-
-
-# ---- the report -------------------------------------------------------------------------------------
-
-def report_tables(reviews: list[FileReview], rb: Rulebook) -> dict[str, pd.DataFrame]:
-    """summary (one row per file/body), findings, lines (recomputed), categories."""
-    cats = {c.id: f"{c.symbol}{c.name}" for c in rb.model.categories}
-    from .normalize import Parsers
-    parsers = Parsers(rb)
-    frames, rows = [], []
-    for fr in reviews:
-        row = {"ファイル": Path(fr.file).name, "団体名": fr.body_name, "団体コード": fr.body_code,
-               "読込": "可" if fr.readable else "不可",
-               "指摘（エラー）": sum(f.severity == "error" for f in fr.findings),
-               "指摘（警告）": sum(f.severity == "warning" for f in fr.findings)}
-        lines = fr.lines if fr.lines is not None else pd.DataFrame()
-        for s in ("eligible", "partial", "excluded", "error"):
-            row[engine.STATUS_JA[s]] = int((lines["status"] == s).sum()) if len(lines) else 0
-        cat_ids = lines["category"].map(lambda v: parsers.category(v)[0]) if len(lines) else pd.Series(dtype=object)
-        for cid, label in cats.items():
-            sel = lines.loc[cat_ids == cid, "measure_amount"] if len(lines) else pd.Series(dtype=object)
-            row[f"措置額{label}"] = int(pd.to_numeric(sel, errors="coerce").fillna(0).sum())
-        row["措置額合計"] = sum(row[f"措置額{label}"] for label in cats.values())
-        row["SHA-256"] = fr.sha256  # last: long, and only for proving which bytes were judged
-        rows.append(row)
-        if len(lines):
-            part = lines.copy()
-            part.insert(0, "file", Path(fr.file).name)
-            frames.append(part)
-    summary = pd.DataFrame(rows)
-    findings = pd.DataFrame([{**asdict(f), "file": Path(f.file).name, "severity": SEVERITY_JA[f.severity]}
-                             for fr in reviews for f in fr.findings],
-                            columns=["file", "sheet", "cell", "rule_id", "severity", "message", "found", "expected"])
-    lines = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    by_cat = pd.DataFrame({"区分": list(cats.values()),
-                           "措置額": [int(summary[f"措置額{c}"].sum()) if len(summary) else 0 for c in cats.values()]})
-    return {"summary": summary, "findings": findings, "lines": lines, "categories": by_cat}
-
-
-def identity(rb: Rulebook) -> dict[str, str]:
-    from datetime import datetime, timezone
-    return {"tool": f"tokkou {__version__}", "rulebook": rb.name, "rulebook_sha256": rb.sha256,
-            "time": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")}
-
-
-IDENTITY_JA = {"tool": "作成ツール", "rulebook": "ルールブック", "rulebook_sha256": "ルールブックのハッシュ（SHA-256）",
-               "time": "実行日時"}
-
-
-def write_xlsx(tables: dict[str, pd.DataFrame], ident: dict[str, str], out: Path) -> None:
-    import xlsxwriter
-
-    def write(tmp: Path) -> None:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                       "strings_to_numbers": False, "nan_inf_to_errors": True})
-        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
-        yen = wb.add_format({"num_format": "#,##0"})
-        for title, key in (("概要", "summary"), ("指摘", "findings"), ("明細", "lines")):
-            ws = wb.add_worksheet(title)
-            df = tables[key]
-            start = 0
-            if key == "summary":
-                for i, (k, v) in enumerate(ident.items()):
-                    ws.write_string(i, 0, IDENTITY_JA.get(k, k), head)
-                    ws.write_string(i, 1, str(v))
-                start = len(ident) + 1
-            _write_frame(ws, df, start, head, yen)
-            ws.set_landscape()
-            ws.set_paper(9)  # A4
-            ws.fit_to_pages(1, 0)
-            ws.repeat_rows(start)
-        ws = wb.add_worksheet("区分別")
-        _write_frame(ws, tables["categories"], 0, head, yen)
-        chart = wb.add_chart({"type": "column"})
-        n = len(tables["categories"])
-        chart.add_series({"name": "措置額", "categories": ["区分別", 1, 0, n, 0], "values": ["区分別", 1, 1, n, 1]})
-        chart.set_title({"name": "区分別の措置額（全団体）"})
-        chart.set_legend({"none": True})
-        ws.insert_chart("D2", chart)
-        wb.close()
-    atomic_write(out, write)
-
-
-def _write_frame(ws, df: pd.DataFrame, start: int, head, yen) -> None:
-    cols = list(df.columns)
-    for j, c in enumerate(cols):
-        ws.write_string(start, j, str(c), head)
-        money = c in ("eligible_cost", "measure_amount", "cost") or str(c).startswith("措置額")
-        width = 60 if c in ("reasons", "message") else 30 if c in ("ファイル", "SHA-256", "found", "expected") else 14
-        ws.set_column(j, j, width, yen if money else None)
-    for i, row in enumerate(df.itertuples(index=False), start=start + 1):
-        for j, v in enumerate(row):
-            v = _plain(v)
-            if v is pd.NA or v is None or (isinstance(v, float) and v != v) or v == "":
-                continue
-            if isinstance(v, bool):
-                ws.write_boolean(i, j, v)
-            elif isinstance(v, (int, float)):
-                ws.write_number(i, j, v)
-            else:
-                ws.write_string(i, j, str(v))
-    if cols:
-        ws.autofilter(start, 0, start + max(len(df), 1), len(cols) - 1)
-        ws.freeze_panes(start + 1, 0)
-
-
-def write_json(tables: dict[str, pd.DataFrame], ident: dict[str, str], out: Path) -> None:
-    import json
-
-    def records(df):
-        return [{k: _jsonable(v) for k, v in r.items()} for r in df.to_dict("records")]
-    doc = {"run": ident, **{k: records(v) for k, v in tables.items()}}
-    atomic_write(out, lambda tmp: tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8"))
-
-
-def _jsonable(v):
-    v = _plain(v)
-    if v is pd.NA or (isinstance(v, float) and v != v):
-        return None
-    if hasattr(v, "item"):
-        return v.item()
-    return v
+            return results
+        pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init)
+        try:
+            chunk = max(1, min(32, len(paths) // (jobs * 8)))
+            for fr in pool.imap(partial(review_file, rules=rules), paths, chunksize=chunk):
+                results.append(fr)
+                bar.advance(task)
+            pool.close()
+        except BaseException:
+            pool.terminate()  # SIGTERM to every worker, then wait for them
+            raise
+        finally:
+            pool.join()
+    return results
 
 
 # ---- one run (the command line calls this) ----------------------------------------------------------
@@ -544,26 +519,43 @@ def run(inputs: list[str], out: Path, json_path: Path | None = None, rules: str 
         jobs: int = 2, quiet: bool = False) -> int:
     """Review `inputs` (files or folders) into the workbook `out` (and `json_path`); 0 when written.
 
-    Every output place is checked before any work (it names no input, it is a writable file place).
+    Every output place is checked before any work (it names no input, -o and --json differ, it is a
+    writable file place). SIGTERM/SIGHUP end the workers and leave no temporary file (exit 128+signal).
     Raises InputError for a bad argument."""
+    import sys
+    with stoppable():
+        try:
+            return _run(inputs, Path(out), Path(json_path) if json_path else None, rules, jobs, quiet)
+        except Stopped as stop:
+            print(f"中断しました（{signal.Signals(stop.signum).name} を受け取りました）。処理中のプロセスを終了し、"
+                  "書きかけのファイルは残していません。", file=sys.stderr)
+            return 128 + stop.signum
+
+
+def _run(inputs: list[str], out: Path, json_path: Path | None, rules: str | None, jobs: int, quiet: bool) -> int:
+    import sys
     from .errors import InputError
-    from .files import check_output
-    out = Path(out)
+    from .files import check_output, same_file
     if out.suffix.lower() != ".xlsx":
         raise InputError(f"{out}: 確認結果は .xlsx で出力します。")
-    paths = collect(inputs)
-    targets = [out] + ([Path(json_path)] if json_path else [])
-    for t in targets:
+    if json_path is not None and (same_file(out, json_path) or out.resolve() == json_path.resolve()):
+        raise InputError(f"{json_path}: -o と --json に同じファイルが指定されています。別々のファイルを指定してください。")
+    paths, skipped = collect(inputs)
+    for t in [out] + ([json_path] if json_path else []):
         check_output(t, paths)
-    if not paths:
+    if not paths and not skipped:
         raise InputError("確認するファイル（.xlsx）がありません。")
     rb = rulebook_mod.get(rules)
+    if jobs > cores() and not quiet:
+        print(f"--jobs {jobs} は CPU のコア数を超えるため {cores()} で処理します。", file=sys.stderr)
     reviews = review_all(paths, rules, jobs=max(1, jobs), progress=not quiet)
+    reviews += [skipped_review(e) for e in skipped]
+    reviews.sort(key=lambda fr: str(fr.file))
     tables = report_tables(reviews, rb)
-    ident = identity(rb)
+    ident = identity(rb, tables)
     write_xlsx(tables, ident, out)
     if json_path:
-        write_json(tables, ident, Path(json_path))
+        write_json(tables, ident, json_path)
     if not quiet:
         _print_summary(tables, out)
     return 0
@@ -576,6 +568,5 @@ def _print_summary(tables, out: Path) -> None:
     files = len(s)
     bad = int((s["読込"] == "不可").sum()) if files else 0
     with_findings = int((s["指摘（エラー）"] > 0).sum()) if files else 0
-    total = int(s["措置額合計"].sum()) if files else 0
     con.print(f"{files} ファイルを確認: 読めないファイル {bad}、エラーの指摘があるファイル {with_findings}、"
-              f"指摘 {len(f)} 件、措置額合計 {total:,} 円 → {out}")
+              f"指摘 {len(f)} 件、措置額合計 {total(tables):,} 円（同じ団体・年度は1ファイルだけ集計） → {out}")
