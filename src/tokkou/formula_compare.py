@@ -130,7 +130,9 @@ def canonical_tokens(formula: str, row: int | None = None, with_source: bool = F
                 continue
             tok = ("F", name)
         elif t.type == Token.OPERAND:
-            if t.subtype == Token.RANGE:
+            if t.subtype == Token.RANGE and src.upper() in ("TRUE", "FALSE"):
+                tok = ("L", src.upper())  # the tokenizer knows only the upper-case spelling
+            elif t.subtype == Token.RANGE:
                 tok = ("R", _reference(src, row))
             elif t.subtype == Token.NUMBER:
                 tok = ("N", _number(src))

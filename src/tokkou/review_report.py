@@ -24,7 +24,7 @@ from .files import atomic_write
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 SEVERITY_JA = {"error": "エラー", "warning": "警告", "info": "情報"}
-COUNTED, NOT_COUNTED = "含む", "除く（重複）"
+COUNTED, NOT_COUNTED, UNREAD = "含む", "除く（重複）", "除く（読めない）"
 IDENTITY_JA = {"tool": "作成ツール", "rulebook": "ルールブック", "rulebook_sha256": "ルールブックのハッシュ（SHA-256）",
                "time": "実行日時（日本時間）", "total": "措置額合計（円、同じ団体・年度は1ファイルだけ集計）"}
 
@@ -125,7 +125,7 @@ def _year_ja(year) -> str:
 
 def _summary_row(fr, cats: dict, parsers) -> tuple[dict, pd.DataFrame]:
     row = {"ファイル": Path(fr.file).name, "団体名": fr.body_name, "団体コード": fr.body_code,
-           "読込": "可" if fr.readable else "不可", "集計": COUNTED if fr.counted else NOT_COUNTED,
+           "読込": "可" if fr.readable else "不可", "集計": _counted(fr),
            "指摘（エラー）": sum(f.severity == "error" for f in fr.findings),
            "指摘（警告）": sum(f.severity == "warning" for f in fr.findings)}
     lines = fr.lines if fr.lines is not None else pd.DataFrame()
@@ -141,6 +141,10 @@ def _summary_row(fr, cats: dict, parsers) -> tuple[dict, pd.DataFrame]:
     return row, lines
 
 
+def _counted(fr) -> str:
+    return UNREAD if not fr.readable else COUNTED if fr.counted else NOT_COUNTED
+
+
 def report_tables(reviews: list, rb: Rulebook) -> dict[str, pd.DataFrame]:
     """summary (one row per file or folder entry), findings, lines (recomputed), categories (counted files)."""
     from .normalize import Parsers
@@ -154,7 +158,7 @@ def report_tables(reviews: list, rb: Rulebook) -> dict[str, pd.DataFrame]:
         if len(lines):
             part = lines.copy()
             part.insert(0, "file", Path(fr.file).name)
-            part.insert(1, "集計", COUNTED if fr.counted else NOT_COUNTED)
+            part.insert(1, "集計", _counted(fr))
             frames.append(part)
     summary = pd.DataFrame(rows)
     findings = pd.DataFrame([{**asdict(f), "file": Path(f.file).name, "severity": SEVERITY_JA[f.severity]}

@@ -1,0 +1,95 @@
+"""Every workbook of shared/field/review (and reliability/external_link.xlsx) gives the result its README row calls right.
+
+The files are copies under tests/field/. They are all the sample's body and year, so a folder of
+them also exercises duplicates: those findings are checked on their own, below.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tokkou.review import review_file
+
+FIELD = Path(__file__).parent / "field"
+REVIEW = FIELD / "review"
+
+
+def _findings(name: str, folder: Path = REVIEW):
+    return review_file(folder / name).findings
+
+
+@pytest.mark.parametrize("name", ["libreoffice_resaved_sample.xlsx", "excel_like_save_shared_formulas.xlsx",
+                                  "addin_saved_by_officejs_xldudf.xlsx", "addin_filled_baseline.xlsx",
+                                  "array_formula_in_O5.xlsx"])
+def test_legitimate_saves_have_no_finding(name):
+    """LibreOffice's FALSE(), Excel's shared formulas, Office.js' _xldudf_ and an array-entered formula."""
+    fr = review_file(REVIEW / name)
+    assert fr.readable and fr.findings == []
+    assert len(fr.lines) == 18
+
+
+def test_addin_not_loaded_is_one_finding():
+    fs = _findings("addin_not_loaded_name_errors.xlsx")
+    assert [(f.rule_id, f.severity) for f in fs] == [("REVIEW-ADDIN", "warning")]
+    assert "アドインが読み込まれていません" in fs[0].message
+
+
+def test_date_in_an_amount_cell_is_one_input_finding():
+    fs = _findings("date_typed_in_cost_E5.xlsx")
+    assert [(f.sheet, f.cell, f.rule_id, f.severity) for f in fs] == [("事業", "E5", "INPUT", "error")]
+    assert fs[0].found == "2025-04-01T00:00:00"  # written as text, so JSON can hold it
+    assert "事業費" in fs[0].message
+
+
+def test_strict_open_xml_is_one_finding_naming_the_format():
+    fs = _findings("strict_open_xml_sample.xlsx")
+    assert len(fs) == 1 and fs[0].severity == "error" and "Strict Open XML" in fs[0].message
+
+
+def test_external_link_is_one_warning_naming_the_target():
+    fs = _findings("external_link.xlsx", FIELD / "reliability")
+    assert [(f.sheet, f.cell, f.rule_id, f.severity) for f in fs] == [("事業", "E5", "REVIEW-RISK", "warning")]
+    assert r"\\attacker.invalid\share\secret.xlsx" in fs[0].message and "開いていません" in fs[0].message
+
+
+def test_json_over_the_field_folder(tmp_path):
+    """--json is written for the whole batch (array formula, date cell, Strict file included): JST, numbers."""
+    out = tmp_path / "r.xlsx"
+    run = subprocess.run([sys.executable, "-m", "tokkou.cli", "review", str(REVIEW), "-o", str(out),
+                          "--json", str(tmp_path / "r.json"), "--quiet"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert doc["run"]["time"].endswith("+09:00")
+    assert len(doc["summary"]) == len(list(REVIEW.glob("*.xlsx")))
+    by_file: dict[str, list] = {}
+    for f in doc["findings"]:
+        if f["rule_id"] != "REVIEW-DUPLICATE":
+            by_file.setdefault(f["file"], []).append(f["rule_id"])
+    assert by_file == {"addin_not_loaded_name_errors.xlsx": ["REVIEW-ADDIN"],
+                       "date_typed_in_cost_E5.xlsx": ["INPUT"], "strict_open_xml_sample.xlsx": ["REVIEW-FILE"]}
+    lines = doc["lines"]
+    assert lines and all(isinstance(r["measure_amount"], int) for r in lines if r["status"] != "error")
+    rates = [r["rate"] for r in lines if r["status"] in ("eligible", "partial")]
+    assert rates and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rates)  # numbers, not text
+    dated = [r for r in lines if r["file"] == "date_typed_in_cost_E5.xlsx" and r["cell"] == "E5"]
+    assert [r["cost"] for r in dated] == ["2025-04-01T00:00:00"]
+
+
+def test_duplicates_in_the_field_folder_are_counted_once(tmp_path):
+    """Seven readable returns of one body and year: one counted (by name, the save times being equal)."""
+    from tokkou import rulebook
+    from tokkou.review import report_tables, review_all
+    reviews = review_all(sorted(REVIEW.glob("*.xlsx")), jobs=1, progress=False)
+    tables = report_tables(reviews, rulebook.get())
+    s = tables["summary"]
+    counted = s[s["集計"] == "含む"]
+    readable = s[(s["読込"] == "可")]
+    assert list(counted["ファイル"]) == ["libreoffice_resaved_sample.xlsx"]  # last by name of the readable ones
+    dup = tables["findings"][tables["findings"]["rule_id"] == "REVIEW-DUPLICATE"]
+    assert sorted(dup["file"]) == sorted(set(readable["ファイル"]) - {"libreoffice_resaved_sample.xlsx"})
+    assert all("ファイル名の順" in m for m in dup["message"])
+    assert int(tables["categories"]["措置額"].sum()) == int(counted["措置額合計"].sum()) == 15_490_000
