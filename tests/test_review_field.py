@@ -93,3 +93,20 @@ def test_duplicates_in_the_field_folder_are_counted_once(tmp_path):
     assert sorted(dup["file"]) == sorted(set(readable["ファイル"]) - {"libreoffice_resaved_sample.xlsx"})
     assert all("ファイル名の順" in m for m in dup["message"])
     assert int(tables["categories"]["措置額"].sum()) == int(counted["措置額合計"].sum()) == 15_490_000
+
+
+def test_returns_of_an_earlier_template_are_compared_with_its_own_formulas(tmp_path):
+    """The field files were built before rule messages moved to the ルール sheet: their own formulas are used,
+    and the summary says which; a template of an unrecorded version costs one formula finding, not 750."""
+    from tokkou import rulebook
+    from tokkou.review import report_tables
+    fr = review_file(REVIEW / "libreoffice_resaved_sample.xlsx")
+    assert fr.rulebook_hash != rulebook.get().sha256 and fr.findings == []
+    row = report_tables([fr], rulebook.get())["summary"].iloc[0]
+    assert row["照合した計算式"] == f"作成時の版（{fr.rulebook_hash[:12]}）の様式"
+    import workbooks as W
+    unknown = W.rewrite(REVIEW / "libreoffice_resaved_sample.xlsx", tmp_path / "unknown.xlsx",
+                        {"xl/sharedStrings.xml": lambda x: x.replace(fr.rulebook_hash.encode(), b"0" * 64)})
+    fs = review_file(unknown).findings
+    assert sorted((f.rule_id, f.severity) for f in fs) == [("REVIEW-FORMULA", "error"), ("REVIEW-RULEBOOK", "warning")]
+    assert "記録のない別の版" in next(f.message for f in fs if f.rule_id == "REVIEW-FORMULA")

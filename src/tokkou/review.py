@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import engine, layout as L, review_parts, rulebook as rulebook_mod, template_reader
+from . import engine, layout as L, review_parts, review_versions, rulebook as rulebook_mod, template_reader
 from .formula_compare import first_difference, same_formula
 from .normalize import BY_KEY
 from .review_collect import Skipped, collect
@@ -36,6 +36,7 @@ MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_RATIO = 100  # a member that inflates more than this (and past 1 MB) is a zip bomb
 MAX_MEMBERS = 5000
 MAX_PART_BYTES = 40 * 1024 * 1024  # one sheet's XML; the template's largest is a few MB
+MANY_FORMULAS = 20  # in a template of an unknown version, more differing formulas than this are one finding
 FILE_SECONDS = 60.0  # per file; a file past it is one finding and the batch goes on
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # DTD declarations in the XML encodings a workbook part may use (defusedxml refuses the rest later)
@@ -65,6 +66,7 @@ class FileReview:
     rulebook_hash: str = ""
     saved_at: str = ""  # when the workbook was last saved (docProps/core.xml), ISO 8601
     counted: bool = True  # False: another return of the same body and year is the one counted
+    formulas_from: str = ""  # which template's formulas the formula cells were compared with
     findings: list[Finding] = field(default_factory=list)
     lines: pd.DataFrame | None = None
 
@@ -297,9 +299,11 @@ def _cover_findings(fr: FileReview, raw: dict, rb: Rulebook) -> None:
         fr.add(L.SHEET_COVER, L.COVER_CELLS["layout_version"], "REVIEW-LAYOUT", "warning",
                "様式のバージョンがこのツールの知らないものです。現在の様式のセル位置で読み取りました。",
                version, L.LAYOUT_VERSION)
-    if fr.rulebook_hash != rb.sha256:
+    if fr.rulebook_hash != rb.sha256 and not review_versions.known(fr.rulebook_hash):
+        # a known earlier version is no finding: its own formulas are compared, and the summary says so
         fr.add(L.SHEET_COVER, L.COVER_CELLS["rulebook_hash"], "REVIEW-RULEBOOK", "warning",
-               "別のルールブック版で作られた様式です。現在のルールブックで、その年度に有効な値により確認しました。",
+               "記録のない別のルールブック版で作られた様式です。計算式は現在の様式の計算式と照合し、"
+               "計算結果は現在のルールブックで、その年度に有効な値により確認しました。",
                fr.rulebook_hash[:12] or "（なし）", rb.short_hash)
 
 
@@ -403,9 +407,16 @@ def _value_findings(fr: FileReview, res: pd.DataFrame, raw: dict, lay, rb: Ruleb
 
 def _formula_findings(fr: FileReview, path: Path | workbook_read.Book, lay, rules: str | None, rb: Rulebook, skip=frozenset()) -> None:
     """Formula cells must hold the builder's formula, compared canonically (formula_compare):
-    a typed value or a really edited formula is a finding showing the first token that differs."""
-    want = expected_formulas(fr.variant, str(Path(rules).resolve()) if rules else str(rulebook_mod.default_rules_dir().resolve()))
+    a typed value or a really edited formula is a finding showing the first token that differs.
+    A template of another rulebook version is compared with that version's formulas when they are
+    known (review_versions); otherwise with today's, and many differences there are one finding."""
+    want = review_versions.expected_formulas(fr.rulebook_hash, fr.variant) if fr.rulebook_hash != rb.sha256 else None
+    unknown_version = fr.rulebook_hash != rb.sha256 and want is None
+    fr.formulas_from = f"作成時の版（{fr.rulebook_hash[:12]}）の様式" if want is not None else "現在の様式"
+    if want is None:
+        want = expected_formulas(fr.variant, str(Path(rules).resolve()) if rules else str(rulebook_mod.default_rules_dir().resolve()))
     have = _read_formulas(path, lay)
+    before = len(fr.findings)
     for key, formula in want.items():
         if key[0] in skip:
             continue
@@ -427,6 +438,14 @@ def _formula_findings(fr: FileReview, path: Path | workbook_read.Book, lay, rule
         else:
             fr.add(sheet, cell, "REVIEW-FORMULA", "error", "計算式のセルに値が直接入力されています（計算式が上書きされています）。",
                    got, str(formula)[:200])
+    differ = fr.findings[before:]
+    if unknown_version and len(differ) > MANY_FORMULAS:
+        first = differ[0]
+        del fr.findings[before:]
+        fr.add(first.sheet, first.cell, "REVIEW-FORMULA", "error",
+               f"計算式 {len(differ):,} セルが現在の様式と違います。記録のない別の版の様式のため、計算式を確認できません"
+               "（計算結果は入力値から計算し直して確認しました）。現在の様式で提出し直すよう求めてください。",
+               first.found, first.expected)
 
 
 # ---- many workbooks ----------------------------------------------------------------------------------

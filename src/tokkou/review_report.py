@@ -137,6 +137,8 @@ def _summary_row(fr, cats: dict, parsers) -> tuple[dict, pd.DataFrame]:
         row[f"措置額{label}"] = int(pd.to_numeric(sel, errors="coerce").fillna(0).sum())
     row["措置額合計"] = sum(row[f"措置額{label}"] for label in cats.values())
     row["最終保存日時"] = jst(fr.saved_at) if fr.saved_at else ""
+    row["様式のルールブック版"] = fr.rulebook_hash[:12]
+    row["照合した計算式"] = fr.formulas_from
     row["SHA-256"] = fr.sha256  # last: long, and only for proving which bytes were judged
     return row, lines
 
