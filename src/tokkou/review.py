@@ -25,6 +25,7 @@ import pandas as pd
 
 from . import engine, layout as L, review_parts, review_versions, rulebook as rulebook_mod, template_reader
 from .formula_compare import first_difference, same_formula
+from .review_versions import read_formulas as _read_formulas
 from .normalize import BY_KEY
 from .review_collect import Skipped, collect
 from .review_report import (SEVERITY_JA, identity, plain as _plain, report_tables, total,  # noqa: F401 - re-exported
@@ -135,26 +136,6 @@ def expected_formulas(variant: str, rb_path: str) -> dict[tuple[str, int, str], 
     """{(sheet, row, key): formula} the template of that variant holds (tokkou.formulas, no workbook written)."""
     from . import formulas
     return formulas.expected_formulas(variant, rulebook_mod.get(rb_path))
-
-
-def _read_formulas(path: Path, lay) -> dict[tuple[str, int, str], str]:
-    from openpyxl import load_workbook
-    wb = load_workbook(path, read_only=True, data_only=False)
-    out: dict[tuple[str, int, str], str] = {}
-    try:
-        for sheet, first, count, cols in ((L.SHEET_LINES, L.LINES_FIRST_ROW, L.LINES_COUNT, L.LINE_COLUMNS),
-                                          (L.SHEET_COORD, L.COORD_FIRST_ROW, L.COORD_COUNT, lay.coord_columns)):
-            if sheet not in wb.sheetnames:
-                continue
-            calc = [c for c in cols if c.kind in ("calc", "helper")]
-            for r, row in enumerate(wb[sheet].iter_rows(min_row=first, max_row=first + count - 1,
-                                                        max_col=len(cols), values_only=True), first):
-                for c in calc:
-                    i = L._index(c.letter)
-                    out[(sheet, r, c.key)] = row[i] if i < len(row) else None
-    finally:
-        wb.close()
-    return out
 
 
 # ---- one workbook ---------------------------------------------------------------------------------

@@ -63,14 +63,34 @@ def expected_formulas(rulebook_hash: str, variant: str) -> dict[tuple[str, int, 
     return out
 
 
+def read_formulas(path: Path, lay) -> dict[tuple[str, int, str], str]:
+    """{(sheet, row, key): formula or value} of the calculated columns of a workbook's line sheets."""
+    from openpyxl import load_workbook
+    wb = load_workbook(path, read_only=True, data_only=False)
+    out: dict[tuple[str, int, str], str] = {}
+    try:
+        for sheet, first, count, cols in ((L.SHEET_LINES, L.LINES_FIRST_ROW, L.LINES_COUNT, L.LINE_COLUMNS),
+                                          (L.SHEET_COORD, L.COORD_FIRST_ROW, L.COORD_COUNT, lay.coord_columns)):
+            if sheet not in wb.sheetnames:
+                continue
+            calc = [c for c in cols if c.kind in ("calc", "helper")]
+            for r, row in enumerate(wb[sheet].iter_rows(min_row=first, max_row=first + count - 1,
+                                                        max_col=len(cols), values_only=True), first):
+                for c in calc:
+                    i = L._index(c.letter)
+                    out[(sheet, r, c.key)] = row[i] if i < len(row) else None
+    finally:
+        wb.close()
+    return out
+
+
 def entry_from_template(path: Path, lay) -> tuple[str, str, dict]:
     """(rulebook hash, variant, {sheet: {key: [letter, row-relative formula]}}) of a built template."""
-    from .review import _read_formulas
     from .template_reader import read_lines
     raw: dict = {}
     read_lines(path, raw=raw)
     variant = "addin" if "UDF" in str(raw.get((L.SHEET_COVER, "variant")) or "") else "native"
-    formulas = _read_formulas(path, lay)
+    formulas = read_formulas(path, lay)
     entry: dict[str, dict] = {}
     for sheet, first, _count, cols in _sheets(lay):
         for key, col in cols.items():
