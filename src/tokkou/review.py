@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import engine, layout as L, review_parts, review_versions, rulebook as rulebook_mod, template_reader
+from . import engine, layout as L, review_parts, review_versions, rulebook as rulebook_mod, template_reader, workbook_read
 from .formula_compare import first_difference, same_formula
 from .review_versions import read_formulas as _read_formulas
 from .normalize import BY_KEY

@@ -63,10 +63,14 @@ def expected_formulas(rulebook_hash: str, variant: str) -> dict[tuple[str, int, 
     return out
 
 
-def read_formulas(path: Path, lay) -> dict[tuple[str, int, str], str]:
-    """{(sheet, row, key): formula or value} of the calculated columns of a workbook's line sheets."""
+def read_formulas(path, lay) -> dict[tuple[str, int, str], str]:
+    """{(sheet, row, key): formula or value} of the calculated columns of a workbook's line sheets.
+
+    path: a file, or a workbook_read.Book already read (its formula view)."""
     from openpyxl import load_workbook
-    wb = load_workbook(path, read_only=True, data_only=False)
+
+    from .workbook_read import Book
+    wb = path.formula_view() if isinstance(path, Book) else load_workbook(path, read_only=True, data_only=False)
     out: dict[tuple[str, int, str], str] = {}
     try:
         for sheet, first, count, cols in ((L.SHEET_LINES, L.LINES_FIRST_ROW, L.LINES_COUNT, L.LINE_COLUMNS),
