@@ -211,3 +211,18 @@ def test_signal_stops_workers_and_leaves_no_temp_file(tmp_path, signum):
     assert all(not Path(f"/proc/{w}").exists() for w in workers)
     assert list(out.iterdir()) == [] and list(tmpdir.iterdir()) == []
     assert sorted(p.name for p in folder.iterdir()) == [f"{i:02d}.xlsx" for i in range(20)]
+
+
+def test_summary_rounds_each_body_to_thousand_yen_and_lines_carry_the_trace(tmp_path):
+    """概要: the body's total in 円 and in 千円 by the engine's 地方交付税法第22条 rounding; 明細: 計算過程."""
+    from tokkou import rulebook
+    from tokkou.review import identity, report_tables, review_all
+    half = C.set_input(W.SAMPLE, tmp_path / "half.xlsx", "事業", "E5", 1_201_000)  # 600,500 on that line
+    below = C.other_body(tmp_path / "below.xlsx", src=C.set_input(W.SAMPLE, tmp_path / "b_src.xlsx", "事業", "E5", 1_200_998))
+    tables = report_tables(review_all([half, below], jobs=1, progress=False), rulebook.get())
+    rows = {r["ファイル"]: r for r in tables["summary"].to_dict("records")}
+    assert (rows["half.xlsx"]["措置額合計"], rows["half.xlsx"]["措置額合計（千円）"]) == (15_490_500, 15_491)
+    assert (rows["below.xlsx"]["措置額合計"], rows["below.xlsx"]["措置額合計（千円）"]) == (15_490_499, 15_490)
+    assert identity(rulebook.get(), tables)["total_thousand"] == 15_491 + 15_490
+    line = tables["lines"][(tables["lines"]["file"] == "half.xlsx") & (tables["lines"]["cell"] == "E5")].iloc[0]
+    assert "1,201,000" in line["trace"] and "600,500" in line["trace"]

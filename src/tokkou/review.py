@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import signal
 import warnings
 import zipfile
@@ -240,12 +239,12 @@ def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None
     _cover_findings(fr, raw, rb)
     fr.body_name = str(lines["body_name"].iloc[0] or "") if len(lines) else ""
     fr.body_code = str(lines["body_code"].iloc[0] or "") if len(lines) else ""
-    res = engine.evaluate_frame(lines, rb)
+    res, details = engine.evaluate_frame_details(lines, rb, trace=True)  # trace: 明細's 計算過程
     fr.lines = res
     if lines.empty:
         fr.add(L.SHEET_LINES, "", "REVIEW-EMPTY", "info", "入力された事業・コーディネーターがありません。")
         return
-    bad_rows = _input_findings(fr, res, lay, {k: f"{L.BODY_CELLS[k]}" for k, _ in L.BODY_FIELDS})
+    bad_rows = _input_findings(fr, res, details, lay, {k: f"{L.BODY_CELLS[k]}" for k, _ in L.BODY_FIELDS})
     shifted = _row_findings(fr, raw, lay)
     # on a sheet whose rows moved, every later cell differs: the one row finding says it all
     shown = {k: v for k, v in raw.items() if k[0] not in shifted and k not in bad_rows}
@@ -299,17 +298,17 @@ def _addin_not_loaded(raw: dict, lay) -> bool:
     return False
 
 
-_KEY_IN_REASON = re.compile(r"\(([a-z_]+)\)")
-
-
-def _input_findings(fr: FileReview, res: pd.DataFrame, lay, body_cells) -> set[tuple[str, int]]:
-    """Engine errors as findings on the cell holding the bad value (団体情報 ones once).
+def _input_findings(fr: FileReview, res: pd.DataFrame, details, lay, body_cells) -> set[tuple[str, int]]:
+    """Engine errors as findings on the cell holding the bad value (団体情報 ones once); the cell comes
+    from the engine's structured error keys (`Details.error_keys_at`), not from the reason text.
 
     Returns the (sheet, row) of the lines in error: their shown results are not compared again."""
     seen: set = set()
     rows: set[tuple[str, int]] = set()
-    for _, line in res[res["status"] == "error"].iterrows():
-        keys = [k for k in _KEY_IN_REASON.findall(line["reasons"]) if k in BY_KEY]
+    status = res["status"].to_numpy()
+    for i in (j for j in range(len(res)) if status[j] == "error"):
+        line = res.iloc[i]
+        keys = [k for k in details.error_keys_at(i) if k in BY_KEY]
         sheet, cell = line["sheet"], line["cell"]
         rows.add((sheet, int(line["row"])))
         for k in keys or [None]:

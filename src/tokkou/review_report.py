@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, engine
+from . import __version__, engine, totals
 from .rulebook import Rulebook
 from .files import atomic_write
 
@@ -26,7 +26,8 @@ JST = dt.timezone(dt.timedelta(hours=9), "JST")
 SEVERITY_JA = {"error": "エラー", "warning": "警告", "info": "情報"}
 COUNTED, NOT_COUNTED, UNREAD = "含む", "除く（重複）", "除く（読めない）"
 IDENTITY_JA = {"tool": "作成ツール", "rulebook": "ルールブック", "rulebook_sha256": "ルールブックのハッシュ（SHA-256）",
-               "time": "実行日時（日本時間）", "total": "措置額合計（円、同じ団体・年度は1ファイルだけ集計）"}
+               "time": "実行日時（日本時間）", "total": "措置額合計（円、同じ団体・年度は1ファイルだけ集計）",
+               "total_thousand": "措置額合計（千円、団体ごとに地方交付税法第22条により端数処理した額の合計）"}
 
 
 def plain(v: Any) -> Any:
@@ -123,7 +124,7 @@ def _year_ja(year) -> str:
 
 # ---- tables ----------------------------------------------------------------------------------
 
-def _summary_row(fr, cats: dict, parsers) -> tuple[dict, pd.DataFrame]:
+def _summary_row(fr, cats: dict, parsers, rb: Rulebook) -> tuple[dict, pd.DataFrame]:
     row = {"ファイル": Path(fr.file).name, "団体名": fr.body_name, "団体コード": fr.body_code,
            "読込": "可" if fr.readable else "不可", "集計": _counted(fr),
            "指摘（エラー）": sum(f.severity == "error" for f in fr.findings),
@@ -136,6 +137,9 @@ def _summary_row(fr, cats: dict, parsers) -> tuple[dict, pd.DataFrame]:
         sel = lines.loc[cat_ids == cid, "measure_amount"] if len(lines) else pd.Series(dtype=object)
         row[f"措置額{label}"] = int(pd.to_numeric(sel, errors="coerce").fillna(0).sum())
     row["措置額合計"] = sum(row[f"措置額{label}"] for label in cats.values())
+    # the body's total rounded per 地方交付税法第22条 by the engine's function (INTERP-BODY-ROUNDING)
+    row["措置額合計（千円）"] = (sum(t.rounded_units for t in totals.body_totals(lines.to_dict("records"), rb))
+                             if len(lines) else 0)
     row["最終保存日時"] = jst(fr.saved_at) if fr.saved_at else ""
     row["様式のルールブック版"] = fr.rulebook_hash[:12]
     row["照合した計算式"] = fr.formulas_from
@@ -155,7 +159,7 @@ def report_tables(reviews: list, rb: Rulebook) -> dict[str, pd.DataFrame]:
     mark_duplicates(reviews)
     frames, rows = [], []
     for fr in reviews:
-        row, lines = _summary_row(fr, cats, parsers)
+        row, lines = _summary_row(fr, cats, parsers, rb)
         rows.append(row)
         if len(lines):
             part = lines.copy()
@@ -173,10 +177,10 @@ def report_tables(reviews: list, rb: Rulebook) -> dict[str, pd.DataFrame]:
     return {"summary": summary, "findings": findings, "lines": lines, "categories": by_cat}
 
 
-def total(tables: dict[str, pd.DataFrame]) -> int:
-    """措置額 of every counted file (each body and fiscal year once)."""
+def total(tables: dict[str, pd.DataFrame], column: str = "措置額合計") -> int:
+    """措置額 of every counted file (each body and fiscal year once): 円, or 千円 rounded body by body."""
     s = tables["summary"]
-    return int(s.loc[s["集計"] == COUNTED, "措置額合計"].sum()) if len(s) else 0
+    return int(s.loc[s["集計"] == COUNTED, column].sum()) if len(s) else 0
 
 
 def identity(rb: Rulebook, tables: dict[str, pd.DataFrame] | None = None) -> dict[str, Any]:
@@ -184,6 +188,7 @@ def identity(rb: Rulebook, tables: dict[str, pd.DataFrame] | None = None) -> dic
                              "time": dt.datetime.now(JST).isoformat(timespec="seconds")}
     if tables is not None:
         ident["total"] = total(tables)
+        ident["total_thousand"] = total(tables, "措置額合計（千円）")
     return ident
 
 
@@ -225,7 +230,7 @@ def write_xlsx(tables: dict[str, pd.DataFrame], ident: dict[str, Any], out: Path
     atomic_write(out, write)
 
 
-_MONEY = ("eligible_cost", "measure_amount", "cost", "specific_revenue", "bond_amount", "excluded_amount", "cap")
+_MONEY = ("措置額合計（千円）", "eligible_cost", "measure_amount", "cost", "specific_revenue", "bond_amount", "excluded_amount", "cap")
 
 
 def _write_frame(ws, df: pd.DataFrame, start: int, head, yen) -> None:
