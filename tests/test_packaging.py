@@ -103,6 +103,10 @@ def test_bundle_installs_offline_in_a_fresh_venv_and_calc_runs(native_bundle, tm
     # what install.sh / install.cmd run: nothing but the bundle, network unused
     run(python, "-m", "pip", "--isolated", "install", "--no-index", "--find-links", wheels, "tokkou", env=clean_env())
     _calc_outside_the_repository(python, tmp_path / "work")
+    # an installed tokkou has no source to build its own wheel from: it asks for one, in one line
+    r = subprocess.run([python.parent / "tokkou", "bundle", "-o", tmp_path / "again"], capture_output=True,
+                       text=True, env=clean_env())
+    assert r.returncode == 2 and "--wheel" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_sdist_installs_in_a_fresh_venv(dist, native_bundle, tmp_path):

@@ -57,10 +57,10 @@ def add_udf_module(conf: Path, module: str = UDF_MODULE) -> tuple[str, str | Non
         if lines and not lines[-1].endswith(("\n", "\r")):
             lines[-1] += newline
         lines.append(f'"{CONF_KEY}","{value}"{newline}')
+    from .files import atomic_write
     conf.parent.mkdir(parents=True, exist_ok=True)
-    tmp = conf.with_name(conf.name + ".tokkou-tmp")
-    tmp.write_bytes("".join(lines).encode("utf-8", errors="surrogateescape"))
-    os.replace(tmp, conf)
+    data = "".join(lines).encode("utf-8", errors="surrogateescape")
+    atomic_write(conf, lambda tmp: tmp.write_bytes(data))
     return value, previous
 
 
