@@ -14,6 +14,10 @@ class InputError(UserError):
     """A file or argument that cannot be used (input table, output place, command-line value)."""
 
 
+class TableNotFound(InputError):
+    """No header row in any sheet of an input table (names the sheets looked at and the headers expected)."""
+
+
 class RulebookError(UserError):
     """A rulebook that cannot be used; the message names file, key path and value."""
 
@@ -35,4 +39,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["UserError", "InputError", "RulebookError", "FiscalIndexError", "UdfError"]
+__all__ = ["UserError", "InputError", "TableNotFound", "RulebookError", "FiscalIndexError", "UdfError"]

@@ -31,8 +31,7 @@ EXPECTED = ("年度", "区分", "事業費")  # the columns a line needs (SPEC �
 _OUTPUT_KEYS = {k for k, _ in OUTPUT_COLUMNS}
 
 
-class TableNotFound(Exception):
-    """No header row anywhere; the message is one Japanese line."""
+from .errors import TableNotFound  # noqa: E402 - no header row anywhere (an InputError: one Japanese line)
 
 
 @dataclass
