@@ -94,3 +94,50 @@ def test_duplicates_that_agree_are_read(tmp_path):
     assert calc(src, out).returncode == 0
     df = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
     assert list(df["status"]) == ["eligible"] and df["measure_amount"][0] == "500"
+
+
+def test_review_gives_one_finding_per_hostile_cell_not_a_failed_file(tmp_path):
+    """The same hostile values in a returned workbook: each is one INPUT finding naming its cell."""
+    import workbooks as W
+    from tokkou import layout as L
+
+    def text(ref, t):
+        return lambda el: f'<c r="{ref}" t="inlineStr"><is><t>{t}</t></is></c>'.encode()
+
+    def number(ref, v):
+        return lambda el: f'<c r="{ref}"><v>{v}</v></c>'.encode()
+
+    part = W.sheet_part(L.SHEET_LINES)
+    cells = {"E5": text("E5", "1e999999999"), "E6": number("E6", "1e300"), "I7": number("I7", "1e23"),
+             "F8": text("F8", "1,2,3")}
+
+    def edit(xml: bytes) -> bytes:
+        for ref, fn in cells.items():
+            xml = W.edit_cell(L.SHEET_LINES, ref, fn)[part](xml)
+        return xml
+    book = W.rewrite(W.SAMPLE, tmp_path / "hostile.xlsx", {part: edit})
+    start = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "tokkou.cli", "review", str(book), "-o", str(tmp_path / "r.xlsx"),
+                        "--json", str(tmp_path / "r.json")], capture_output=True, text=True, timeout=300)
+    assert time.perf_counter() - start < 120
+    assert r.returncode == 0 and "Traceback" not in r.stderr and "予期しない" not in r.stdout + r.stderr
+    findings = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["findings"]
+    inputs = {f["cell"]: f["message"] for f in findings if f["rule_id"] == "INPUT"}
+    assert set(inputs) == set(cells)
+    assert "事業費" in inputs["E5"] and "按分率" in inputs["I7"] and "特定財源" in inputs["F8"]
+    rows = {int(f["cell"][1:]) for f in findings if f["sheet"] == L.SHEET_LINES}
+    assert rows <= {5, 6, 7, 8}  # the lines below are reviewed and clean
+
+
+def test_udfs_refuse_the_exponent_amount_at_once():
+    from officejs import XlwingsError, call, call_raw
+    start = time.perf_counter()
+    with pytest.raises(XlwingsError, match="指数表記"):
+        call("MEASURE_AMOUNT", category=1, cost="1e999999999")
+    rows = call_raw("EVALUATE_TABLE", [["団体区分", "年度", "区分", "事業費"], ["市町村", 2025, 1, "1e999999999"],
+                                       ["市町村", 2025, 1, 1000]])
+    out = call_raw("MEASURE_AMOUNT", category=[[1], [1]], cost=[["1e999999999"], [1000]])
+    assert time.perf_counter() - start < 10
+    assert rows[1][3] == "エラー" and "1e999999999" in rows[1][4] and rows[2][2] == 500
+    assert out[0][0] == {"type": "Error", "errorType": "Value"} or out[0][0] == "#VALUE!"
+    assert out[1][0] == 500
