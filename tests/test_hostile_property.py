@@ -97,7 +97,7 @@ def test_every_parser_answers_at_once_with_a_value_or_a_reason(v):
     for name, parser in ALL_PARSERS:
         start = time.perf_counter()
         value, err = parser(v)
-        assert time.perf_counter() - start < 0.25, (name, v)
+        assert time.perf_counter() - start < 2, (name, v)  # a hang is forever; a loaded CI box is not
         assert err is None or (isinstance(err, str) and err), (name, v)
         if name == "guard":
             continue
