@@ -12,21 +12,33 @@ from .normalize import Parsed
 
 def codes_from_names(code_p: Parsed, name_p: Parsed, type_given: np.ndarray, error) -> Parsed:
     """団体コード from 団体名 where the code is blank (bodies.py); a name that disagrees with the
-    code, or that two bodies share, is an error; a name not in the list needs 団体区分 or a code."""
+    code, or that two bodies share, is an error; a name not in the list needs 団体区分 or a code.
+    Decided once per distinct (code, name, 団体区分 given, code given), not once per line."""
+    import pandas as pd
+
     from . import bodies
     n = len(name_p.codes)
-    values: list = []
-    seen: dict = {}
-    for row in range(n):
-        code = code_p.value_at(row) if code_p.given[row] else None
+    code_given = np.asarray(code_p.given, dtype=bool)
+    type_given = np.asarray(type_given, dtype=bool)
+    c_codes, c_count = code_p.value_codes()
+    n_codes, _ = name_p.value_codes()
+    c_codes = np.where(code_given, c_codes, -1) + 1
+    n_codes = np.where(np.asarray(name_p.given, dtype=bool), n_codes, -1) + 1
+    key = (n_codes * (c_count + 1) + c_codes) * 4 + type_given * 2 + code_given
+    inverse, uniq = pd.factorize(key)
+    first = np.full(len(uniq), n, dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(n))
+    found = np.empty(len(uniq), dtype=object)
+    problems: list = []
+    for k, row in enumerate(first):
+        code = code_p.value_at(row) if code_given[row] else None
         name = name_p.value_at(row) if name_p.given[row] else None
-        key = (code, name, bool(type_given[row]), bool(code_p.given[row]))
-        if key not in seen:
-            seen[key] = _body_of(bodies, code, name, key[2], key[3])
-        found, problem = seen[key]
-        if problem:
-            error(row, "body_name", f"列「団体名」(body_name) の値「{name}」: {problem}。")
-        values.append(found)
+        found[k], problem = _body_of(bodies, code, name, bool(type_given[row]), bool(code_given[row]))
+        problems.append(None if not problem else f"列「団体名」(body_name) の値「{name}」: {problem}。")
+    has_problem = np.array([p is not None for p in problems] + [False], dtype=bool)
+    for row in np.flatnonzero(has_problem[inverse]):
+        error(int(row), "body_name", problems[inverse[row]])
+    values = found[inverse].tolist()
     given = np.array([v is not None for v in values], dtype=bool) | code_p.given
     return Parsed(codes=np.arange(n), values=values, given=given)
 
