@@ -92,6 +92,7 @@ class Context:
         for e in self.exclusions:
             self.exclusion_mask |= self.bit[e]
         self._messages: dict[tuple[int, int], tuple[str, str]] = {}
+        self._tables: dict[tuple, np.ndarray] = {}  # rulebook tables built once (read-only): a call is one line in a UDF
         self.probing = False          # True while engine._verify runs the probe
         self.missing: list[str] = []  # parameters the probe asked for and did not find
 
@@ -106,7 +107,16 @@ class Context:
                 raise RulebookError(problem)
             self.missing.append(problem)  # the probe goes on, to list every problem at once
             return np.array([Decimal(0)] * len(self.years), dtype=object)
-        return np.array([self.rb.param(name, y) for y in self.years], dtype=dtype)
+        return self._table(("param", name, dtype),
+                           lambda: np.array([self.rb.param(name, y) for y in self.years], dtype=dtype))
+
+    def _table(self, key: tuple, make) -> np.ndarray:
+        """A per-rulebook array, built on first use and shared (read-only) after."""
+        hit = self._tables.get(key)
+        if hit is None:
+            hit = self._tables[key] = make()
+            hit.flags.writeable = False
+        return hit
 
     def setting(self, name: str):
         self.used.add(f"interpretations.{name}")
@@ -115,18 +125,22 @@ class Context:
     def item_flag(self, name: str) -> np.ndarray:
         """Per item index (and -1 = no item → False): the item's flag."""
         self.used.add(f"items.{name}")
-        return np.array([getattr(i, name) for _, i in self.rb.items] + [False], dtype=bool)
+        return self._table(("item_flag", name),
+                           lambda: np.array([getattr(i, name) for _, i in self.rb.items] + [False], dtype=bool))
 
     def category_flag(self, name: str) -> np.ndarray:
         """Per category id 0..5: some item of the category carries the flag (the category's default)."""
         self.used.add(f"items.{name}")
-        out = np.zeros(6, dtype=bool)
-        for c, i in self.rb.items:
-            out[c.id] |= bool(getattr(i, name))
-        return out
+
+        def make():
+            out = np.zeros(6, dtype=bool)
+            for c, i in self.rb.items:
+                out[c.id] |= bool(getattr(i, name))
+            return out
+        return self._table(("category_flag", name), make)
 
     def item_category(self) -> np.ndarray:
-        return np.array([c.id for c, _ in self.rb.items] + [0], dtype=np.int64)
+        return self._table(("item_category",), lambda: np.array([c.id for c, _ in self.rb.items] + [0], dtype=np.int64))
 
     def category_kind(self) -> np.ndarray:
         """Per category id 0..5: KIND_GENERAL or KIND_COORDINATOR from `rate_kind` (0: none)."""
