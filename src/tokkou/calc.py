@@ -1,7 +1,7 @@
 """`tokkou calc`: read lines, evaluate through the batch path, write them back with results."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +20,7 @@ class Summary:
     rulebook: str
     by_category: pd.DataFrame  # index: category label; columns: lines, statuses, amounts
     errors: int
+    bodies: list = field(default_factory=list)  # totals.BodyTotal per body and year (地方交付税法第22条)
 
 
 def default_output(src: Path) -> Path:
@@ -35,10 +36,20 @@ def run(src: Path, out: Path, rules: str | None = None, year: str | None = None)
     rb = rulebook.get(rules)
     df = read_table(src)
     defaults = {"fiscal_year": year} if year else None
-    result = engine.evaluate_frame(df, rb, defaults)
+    result = engine.evaluate_frame(df, rb, defaults, trace=True)  # 計算過程 (trace) column
     write_table(result, out, inputs=[src])
     return Summary(src, out, f"{rb.name} {rb.short_hash}", summarize(result, rb),
-                   int((result["status"] == "error").sum()))
+                   int((result["status"] == "error").sum()), body_totals(result, rb))
+
+
+def body_totals(result: pd.DataFrame, rb: rulebook.Rulebook) -> list:
+    """Each body's 措置額 total in yen and rounded per 地方交付税法第22条 (totals.body_totals)."""
+    from . import totals
+    cols = {engine.header_key(c): c for c in result.columns}
+    keys = {k: cols[k] for k in ("body_code", "body_name", "fiscal_year") if k in cols}
+    frame = pd.DataFrame({k: result[c].astype(object) for k, c in keys.items()})
+    frame["measure_amount"] = pd.to_numeric(result["measure_amount"], errors="coerce").fillna(0).astype("int64")
+    return totals.body_totals(frame.to_dict("records"), rb)
 
 
 def summarize(result: pd.DataFrame, rb: rulebook.Rulebook) -> pd.DataFrame:
@@ -87,8 +98,24 @@ def print_summary(s: Summary) -> None:
     con.print(f"算定結果 {s.source.name} → {s.output.name}")
     con.print(f"ルールブック {s.rulebook}")
     category_table(s.by_category, con)
+    _print_bodies(s.bodies, con)
     if s.errors:
         con.print(f"[yellow]エラーの行が {s.errors} 行あります。出力の「理由」(reasons) 列を確認してください。[/yellow]")
 
 
-__all__ = ["run", "summarize", "print_summary", "OUTPUT_COLUMNS"]
+def _print_bodies(bodies: list, con, limit: int = 20) -> None:
+    """Per body: 措置額 in yen and rounded to 千円 per 地方交付税法第22条 (INTERP-BODY-ROUNDING)."""
+    from .render import UNIT_LABELS, yen
+    if not bodies:
+        return
+    unit = UNIT_LABELS[bodies[0].unit]
+    con.print(f"団体ごとの措置額合計（{unit}単位は地方交付税法第22条による）")
+    for b in bodies[:limit]:
+        who = b.body_name or b.body
+        year = f" {b.fiscal_year}年度" if b.fiscal_year not in (None, "") else ""
+        con.print(f"  {who}{year}: {yen(b.total_yen)}円 → {yen(b.rounded_units)}{unit}")
+    if len(bodies) > limit:
+        con.print(f"  ほか {len(bodies) - limit} 団体（出力ファイルの措置額列を団体ごとに合計）")
+
+
+__all__ = ["run", "body_totals", "summarize", "print_summary", "OUTPUT_COLUMNS"]

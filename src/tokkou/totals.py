@@ -17,7 +17,7 @@ from .rulebook import Rulebook
 class BodyTotal:
     body: str              # 団体コード, else 団体名, else （団体不明）
     body_name: str
-    fiscal_year: int | None
+    fiscal_year: Any       # as given (2025, 令和7 …); None when the lines have none
     lines: int
     total_yen: int         # sum of line 措置額 (円)
     rounded_yen: int       # rounded per 地方交付税法第22条 (円, a multiple of the unit)
@@ -53,10 +53,11 @@ def body_totals(lines: Iterable[Mapping[str, Any]], rb: Rulebook, ctx=None) -> l
     unit = _setting(rb, ctx).unit
     acc: dict[tuple, list] = {}
     for ln in lines:
-        code = str(ln.get("body_code") or "").strip()
-        name = str(ln.get("body_name") or "").strip()
+        code = _text(ln.get("body_code"))
+        name = _text(ln.get("body_name"))
         fy = ln.get("fiscal_year")
-        key = (code or name or "（団体不明）", fy if isinstance(fy, int) else None)
+        fy = None if fy is None or fy != fy or str(fy).strip() == "" else fy  # NaN/blank: no year
+        key = (code or name or "（団体不明）", fy)
         amount = ln.get("measure_amount")
         slot = acc.setdefault(key, [name, 0, 0])
         slot[0] = slot[0] or name
@@ -67,6 +68,12 @@ def body_totals(lines: Iterable[Mapping[str, Any]], rb: Rulebook, ctx=None) -> l
             pass
     return [BodyTotal(body, name, fy, n, total, round_body_total(total, rb, ctx), unit)
             for (body, fy), (name, n, total) in acc.items()]
+
+
+def _text(v: Any) -> str:
+    if v is None or v != v:  # None or NaN
+        return ""
+    return str(v).strip()
 
 
 def label(rb: Rulebook) -> str:

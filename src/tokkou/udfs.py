@@ -272,6 +272,13 @@ def _rate(res: engine.LineResult):
     return float(res.rate) if res.rate is not None else ""
 
 
+def _explain(res: engine.LineResult) -> str:
+    """計算過程: the engine's trace; an error line says why it was not computed."""
+    if res.status == "error":
+        return f"{engine.STATUS_JA['error']}: {res.reasons}"
+    return res.trace
+
+
 def _check(res: engine.LineResult) -> str:
     if res.status == "eligible":
         return engine.STATUS_JA["eligible"]
@@ -500,6 +507,9 @@ _define("MEASURE_RATE", "措置率", "措置率: ①②③⑤は0.5×財政力�
         _line_function("MEASURE_RATE", RATE_ARGS, _rate, fixed={"cost": 0}), _line_args(RATE_ARGS), 1)
 _define("CHECK_LINE", "対象判定", "経費の行の判定: 対象なら「対象」、そうでなければ判定と理由（ルールID付き）。",
         _line_function("CHECK_LINE", LINE_ARGS, _check, explain_errors=True), _line_args(LINE_ARGS), 2)
+_define("EXPLAIN_LINE", "計算過程", "経費の行の計算過程: 事業費から控除・按分・措置率・補正係数・端数処理まで。"
+        "④はこの人の行の合計・上限・按分。", _line_function("EXPLAIN_LINE", LINE_ARGS, _explain, explain_errors=True),
+        _line_args(LINE_ARGS), 2)
 _define("COORD_AMOUNT", "コーディネーター措置額",
         "④コーディネーター1人の措置額（円）: その人の経費（範囲可）を合算し、専任・兼務の上限を適用。",
         _coord_amount, [(k, ARG_DOCS[k] + ("（この人の経費の範囲も可）" if k == "cost" else ""))
