@@ -56,7 +56,7 @@ def test_xlsx_in_xlsx_and_json_out(tmp_path):
     assert r.returncode == 0, r.stderr
     ws = openpyxl.load_workbook(out).active
     header = [c.value for c in ws[1]]
-    assert header[-6:] == ["eligible_cost", "rate", "measure_amount", "status", "reasons", "rule_ids"]
+    assert header[-7:] == ["eligible_cost", "rate", "measure_amount", "status", "reasons", "rule_ids", "trace"]
     assert isinstance(ws.cell(2, header.index("measure_amount") + 1).value, int)
     jout = tmp_path / "out.json"
     assert tokkou("calc", src, "-o", jout, "--quiet").returncode == 0
