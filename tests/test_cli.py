@@ -29,12 +29,13 @@ def test_sample_runs_and_prints_the_summary(tmp_path):
         assert word in r.stdout
     df = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
     assert len(df) == 18
-    assert {"excluded", "partial", "eligible"} <= set(df["status"])
+    # Japanese headers in → Japanese result headers and statuses out (SPEC §4.1 "Language")
+    assert {"対象外", "一部対象", "対象"} <= set(df["判定"])
     # the dedicated coordinator over the cap: that person's lines add up to the cap exactly
     k01 = df[df["コーディネーターID"] == "K-01"]
-    assert k01["measure_amount"].astype(int).sum() == 5_000_000
-    assert k01["eligible_cost"].astype(int).sum() > 5_000_000
-    total = df["measure_amount"].astype(int).sum()
+    assert k01["措置額"].astype(int).sum() == 5_000_000
+    assert k01["対象経費"].astype(int).sum() > 5_000_000
+    total = df["措置額"].astype(int).sum()
     assert f"{total:,}" in r.stdout
 
 
@@ -52,7 +53,7 @@ def test_xlsx_in_xlsx_and_json_out(tmp_path):
     src = tmp_path / "in.xlsx"
     pd.read_csv(SAMPLE, dtype=str).to_excel(src, index=False)
     out = tmp_path / "out.xlsx"
-    r = tokkou("calc", src, "-o", out, "--quiet")
+    r = tokkou("calc", src, "-o", out, "--quiet", "--lang", "en")
     assert r.returncode == 0, r.stderr
     ws = openpyxl.load_workbook(out).active
     header = [c.value for c in ws[1]]
@@ -82,7 +83,7 @@ def test_csv_output_escapes_formula_injection(tmp_path):
     assert tokkou("calc", src, "-o", out, "--quiet").returncode == 0
     df = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
     assert list(df["事業名"]) == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "'+cmd"]
-    assert df["status"].iloc[2] == "error" and "-5" in df["reasons"].iloc[2]
+    assert df["判定"].iloc[2] == "エラー" and "-5" in df["理由"].iloc[2]
 
 
 @pytest.mark.parametrize("content, name, message", [
@@ -115,12 +116,12 @@ def test_bad_lines_do_not_stop_the_others(tmp_path):
     r = tokkou("calc", src, "-o", out)
     assert r.returncode == 0
     df = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
-    assert list(df["status"]) == ["eligible", "error", "error", "error", "eligible"]
-    assert "abc" in df["reasons"][1] and "#N/A" in df["reasons"][2] and "年度" in df["reasons"][3]
+    assert list(df["判定"]) == ["対象", "エラー", "エラー", "エラー", "対象"]
+    assert "abc" in df["理由"][1] and "#N/A" in df["理由"][2] and "年度" in df["理由"][3]
     assert "エラーの行が 3 行" in r.stdout
     r = tokkou("calc", src, "-o", tmp_path / "out2.csv", "--year", "令和7", "--quiet")
     df = pd.read_csv(tmp_path / "out2.csv", dtype=str, encoding="utf-8-sig")
-    assert df["status"][3] == "eligible"
+    assert df["判定"][3] == "対象"
 
 
 def test_output_is_written_atomically(tmp_path):

@@ -1,16 +1,19 @@
 """`tokkou calc`: read lines, evaluate through the batch path, write them back with results."""
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from . import engine, rulebook
+from . import amounts, columns, engine, rulebook
 from .columnwise import map_distinct
-from .normalize import OUTPUT_COLUMNS
+from .normalize import OUTPUT_COLUMNS, header_key
 from .files import check_output
-from .tabular import read_table, write_table
+from .reading import Table
+from .tabular import read, write_table
 
 
 @dataclass
@@ -21,6 +24,11 @@ class Summary:
     by_category: pd.DataFrame  # index: category label; columns: lines, statuses, amounts
     errors: int
     bodies: list = field(default_factory=list)  # totals.BodyTotal per body and year (地方交付税法第22条)
+    lines: int = 0  # lines read (blank rows not counted)
+    blank_rows: int = 0
+    top_reasons: tuple[tuple[str, int], ...] = ()  # the three most frequent reasons, with counts
+    unread: tuple[str, ...] = ()  # headers not read (passed through unchanged)
+    notes: tuple[str, ...] = ()  # where the table was found, units read
 
 
 def default_output(src: Path) -> Path:
@@ -29,17 +37,92 @@ def default_output(src: Path) -> Path:
     return src.with_name(f"{src.stem}_算定結果{src.suffix.lower() or '.csv'}")
 
 
-def run(src: Path, out: Path, rules: str | None = None, year: str | None = None) -> Summary:
+def run(src: Path, out: Path, rules: str | None = None, year: str | None = None,
+        lang: str | None = None) -> Summary:
     """Read `src`, evaluate every line, write `out`; the output place is checked before any work.
-    Raises InputError (file, output place) or RulebookError."""
+    `lang` ja|en: output headers and status values (default: the input headers' language; JSON
+    keys and values stay English). Raises InputError (file, output place) or RulebookError."""
     check_output(out, [src])
     rb = rulebook.get(rules)
-    df = read_table(src)
+    table = read(src)
     defaults = {"fiscal_year": year} if year else None
-    result = engine.evaluate_frame(df, rb, defaults, trace=True)  # 計算過程 (trace) column
-    write_table(result, out, inputs=[src])
-    return Summary(src, out, f"{rb.name} {rb.short_hash}", summarize(result, rb),
-                   int((result["status"] == "error").sum()), body_totals(result, rb))
+    result, blank = evaluate_table(table, rb, defaults)
+    language = lang or input_language(table.frame.columns)
+    write_table(localize(result, language, Path(out).suffix.lower()), out, inputs=[src])
+    lines = result[~blank]
+    return Summary(src, out, f"{rb.name} {rb.short_hash}", summarize(lines, rb),
+                   int((lines["status"] == "error").sum()), body_totals(lines, rb), lines=len(lines),
+                   blank_rows=int(blank.sum()), top_reasons=top_reasons(lines), unread=tuple(table.unread),
+                   notes=reading_notes(table))
+
+
+def evaluate_table(table: Table, rb: rulebook.Rulebook, defaults=None) -> tuple[pd.DataFrame, "np.ndarray"]:
+    """Every row of the table with results; blank rows stay blank (no status). Returns (frame, blank mask)."""
+    df = table.frame
+    blank = table.blank
+    if not blank.any():
+        return engine.evaluate_frame(df, rb, defaults, trace=True, unit=table.unit), blank
+    part = engine.evaluate_frame(df[~blank], rb, defaults, trace=True, unit=table.unit)
+    return part.reindex(df.index), blank
+
+
+def input_language(headers) -> str:
+    """ja when the recognised headers are mostly Japanese (対象経費…, 対象/対象外), else en."""
+    known = [str(h) for h in headers if header_key(h) is not None]
+    ascii_ = sum(h.isascii() for h in known)
+    return "en" if known and ascii_ > len(known) - ascii_ else "ja"
+
+
+def localize(result: pd.DataFrame, lang: str, suffix: str) -> pd.DataFrame:
+    """Output headers and status values in `lang`; a .json output keeps English keys and values."""
+    if lang != "ja" or suffix == ".json":
+        return result
+    out = result.copy()
+    out["status"] = out["status"].map(lambda v: engine.STATUS_JA.get(v, v))
+    names = {c.key: c.ja for c in columns.OUTPUTS if c.key in out.columns}
+    return out.rename(columns=names)
+
+
+_FRAGMENT = re.compile(r"\[[^\]]+\][^\[]*")
+_BACKGROUND = ("[CAT-", "[ITEM-OPEN]", "[RATE-", "[INTERP-FISCAL-CORRECTION]", "[INTERP-ROUNDING]")
+
+
+def top_reasons(result: pd.DataFrame, n: int = 3) -> tuple[tuple[str, int], ...]:
+    """The n most frequent reasons of error and excluded lines and of the 確認 warnings, with
+    counts; the cell values inside a reason are left out so like reasons count together."""
+    counts: Counter = Counter()
+    for status, text in zip(result["status"], result["reasons"]):
+        if not isinstance(text, str):
+            continue
+        for frag in _FRAGMENT.findall(text):
+            frag = frag.strip()
+            if frag.startswith("[入力エラー]"):
+                for sentence in re.split(r"(?<=。)\s+", frag[len("[入力エラー]"):].strip()):
+                    counts[f"[入力エラー] {re.sub(r'の値「[^」]*」', 'の値', sentence)}"] += 1
+            elif "確認:" in frag or (status in ("error", "excluded") and not frag.startswith(_BACKGROUND)):
+                counts[re.sub(r"節「[^」]*」", "節", frag)] += 1
+    return tuple(counts.most_common(n))
+
+
+def reading_notes(table: Table) -> tuple[str, ...]:
+    """Where the table was found and which units were read, for the terminal."""
+    notes = []
+    if table.sheet or table.header_row != 1:
+        where = f"シート「{table.sheet}」の" if table.sheet else ""
+        notes.append(f"見出し行: {where}{table.header_row}行目")
+    if table.unit and table.unit != 1:
+        notes.append(f"表の上の「単位」の行により、単位の書かれていない金額の列を{_unit_name(table.unit)}単位で読みました。")
+    for h in table.frame.columns:
+        scale, bad = amounts.header_unit(str(h))
+        if scale and scale != 1:
+            notes.append(f"列「{h}」は{_unit_name(scale)}単位で読みました（円に換算）。")
+        elif bad:
+            notes.append(f"列「{h}」の単位「{bad}」は読めません（その列の値はエラー）。")
+    return tuple(notes)
+
+
+def _unit_name(scale: int) -> str:
+    return next(k for k, v in amounts.UNITS.items() if v == scale)
 
 
 def body_totals(result: pd.DataFrame, rb: rulebook.Rulebook) -> list:
@@ -97,10 +180,22 @@ def print_summary(s: Summary) -> None:
     con = Console()
     con.print(f"算定結果 {s.source.name} → {s.output.name}")
     con.print(f"ルールブック {s.rulebook}")
+    for note in s.notes:
+        con.print(note)
+    if not s.lines:
+        con.print("[yellow]読み取った行がありません（見出し行の下に行がありません）。[/yellow]")
+        return
     category_table(s.by_category, con)
-    _print_bodies(s.bodies, con)
+    if s.blank_rows:
+        con.print(f"空行 {s.blank_rows} 行はそのまま空行として出力しました。")
     if s.errors:
-        con.print(f"[yellow]エラーの行が {s.errors} 行あります。出力の「理由」(reasons) 列を確認してください。[/yellow]")
+        con.print(f"[yellow]エラーの行が {s.errors} 行あります。出力の「理由」列を確認してください。[/yellow]")
+    if s.top_reasons:
+        con.print("主な理由（多い順）:")
+        for text, count in s.top_reasons:
+            con.print(f"  {count}行: {text}", markup=False)
+    if s.unread:
+        con.print(f"読み取っていない列（そのまま出力）: {'、'.join(s.unread)}", markup=False)
 
 
 def _print_bodies(bodies: list, con, limit: int = 20) -> None:

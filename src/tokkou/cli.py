@@ -85,6 +85,7 @@ def _calc_parser(sub) -> None:
     c.add_argument("-o", "--output", help="出力ファイル（拡張子で形式を決定。既定: 入力と同じフォルダの「<入力名>_算定結果.<拡張子>」）")
     c.add_argument("--rules", help="ルールブックのフォルダ（既定: 同梱の nichiiki_kankei）")
     c.add_argument("--year", type=year_arg, help="年度が空の行に使う年度（2025・令和7・R7）")
+    c.add_argument("--lang", choices=("ja", "en"), help="出力の見出しと判定の言語（既定: 入力の見出しと同じ。JSON のキーは英語）")
     c.add_argument("--quiet", action="store_true", help="集計表を表示しない")
     c.set_defaults(func=_cmd_calc)
 
@@ -156,7 +157,7 @@ def _cmd_calc(args) -> int:
     from .files import check_input_file
     src = check_input_file(args.input)
     out = Path(args.output) if args.output else calc.default_output(src)
-    summary = calc.run(src, out, rules=args.rules, year=str(args.year) if args.year else None)
+    summary = calc.run(src, out, rules=args.rules, year=str(args.year) if args.year else None, lang=args.lang)
     if not args.quiet:
         calc.print_summary(summary)
     print(f"書き出しました: {out}")

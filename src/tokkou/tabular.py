@@ -123,7 +123,7 @@ def _write_xlsx(df: pd.DataFrame, path: str) -> None:
                                  "quote_prefix": True})
     quoted = wb.add_format({"quote_prefix": True})  # formula-like text stays text when edited in Excel
     yen = wb.add_format({"num_format": "#,##0"})
-    money_cols = {"eligible_cost", "measure_amount"}
+    money_cols = {"eligible_cost", "measure_amount", "対象経費", "措置額"}
 
     def text(i: int, j: int, v: str, fmt=None) -> None:
         fmt = (head_quoted if fmt is head else quoted) if cellsafe.formula_like(v) else fmt
@@ -132,7 +132,7 @@ def _write_xlsx(df: pd.DataFrame, path: str) -> None:
 
     for j, name in enumerate(df.columns):
         text(0, j, str(name), head)
-        ws.set_column(j, j, 40 if name == "reasons" else 14, yen if name in money_cols else None)
+        ws.set_column(j, j, 40 if name in ("reasons", "理由") else 14, yen if name in money_cols else None)
     for i, row in enumerate(df.itertuples(index=False), start=1):
         for j, v in enumerate(row):
             cell = cellsafe.xlsx_cell(v)
