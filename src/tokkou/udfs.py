@@ -187,18 +187,21 @@ def _records(values: dict[str, Any], fixed: dict[str, Any] | None = None):
                 continue
             if fixed:
                 rec.update(fixed)
-            _fill_defaults(rec, year, len(out))
+            _fill_defaults(rec, year, len(out), single=rows == cols == 1)
             out.append(rec)
     return rows, cols, out
 
 
-def _fill_defaults(rec: dict[str, Any], year: int, index: int) -> None:
-    """Face-level defaults of a formula line (the engine's own defaults cover the rest)."""
+def _fill_defaults(rec: dict[str, Any], year: int, index: int, single: bool = True) -> None:
+    """Face-level defaults of a formula line (the engine's own defaults cover the rest).
+
+    A single-cell formula is one coordinator by itself; over a range, ④ lines need their
+    コーディネーターID exactly as in `tokkou calc` (the per-person cap spans lines)."""
     if rec.get("fiscal_year") is None:
         rec["fiscal_year"] = year
     if rec.get("body_type") is None and rec.get("body_code") is None:
         rec["body_type"] = _rb().model.body_types[1].label  # 市町村: most callers are municipalities
-    if rec.get("person_id") is None:
+    if rec.get("person_id") is None and single:
         rec["person_id"] = f"{_PERSON_PLACEHOLDER}{index + 1}"  # one formula line = one coordinator
 
 
@@ -440,6 +443,7 @@ def _evaluate_table(table=None, fiscal_year=None, header=True):
     hdr = _scalar("header", header, "見出し")
     if _error_value(fy):
         return _error_value(fy)
+    titles, grid, unit = _split_titles(grid)
     if len(grid) < 2:
         raise UdfError("引数「表」(table) には見出し行とデータ行を含む範囲を指定してください。")
     names = ["" if is_blank(h) else str(h) for h in grid[0]]
@@ -460,14 +464,25 @@ def _evaluate_table(table=None, fiscal_year=None, header=True):
     if filled:
         df = pd.DataFrame([data[i] for i in filled], columns=cols, dtype=object)
         defaults = {"fiscal_year": default_year() if fy is None else fy}
-        result = engine.evaluate_frame(df, _rb(), defaults)
+        result = engine.evaluate_frame(df, _rb(), defaults, unit)
         keys = [k for k, _ in OUTPUT_COLUMNS]
         values = [result[k].tolist() for k in keys]
         for pos, i in enumerate(filled):
             body[i] = [_table_cell(k, v[pos]) for k, v in zip(keys, values)]
     show_header = True if hdr is None else bool(hdr) if isinstance(hdr, (bool, int, float)) else \
         str(hdr).strip().upper() not in ("FALSE", "0", "いいえ", "×", "なし")
-    return ([out_header] if show_header else []) + body
+    return [list(blank_row) for _ in titles] + ([out_header] if show_header else []) + body
+
+
+def _split_titles(grid: list[list[Any]]):
+    """(title rows, the table from its header row, yen per unit of a 「単位：千円」 title line):
+    the header row is found as `tokkou calc` finds it (reading.find_header); else the first row."""
+    from . import amounts, reading
+    top, _ = reading.find_header(grid)
+    if not top:
+        return [], grid, None
+    unit = next((u for r in grid[:top] if (u := amounts.title_unit(r))), None)
+    return grid[:top], grid[top:], unit
 
 
 def _table_cell(key: str, v: Any):
