@@ -15,7 +15,8 @@ FIELD = Path(__file__).parent / "field" / "reliability"
 
 
 def calc(src: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tokkou.cli", "calc", str(src), "-o", str(out), "--quiet"],
+    # English result columns (the inputs are Japanese; SPEC §4.1 "Language": --lang overrides)
+    return subprocess.run([sys.executable, "-m", "tokkou.cli", "calc", str(src), "-o", str(out), "--quiet", "--lang", "en"],
                           capture_output=True, text=True, timeout=120)
 
 
