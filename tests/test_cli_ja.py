@@ -75,7 +75,7 @@ def test_rules_show_reads_the_year_as_calc_does(text, year, tmp_path):
     r = tokkou("calc", src, "-o", tmp_path / "out.csv", "--year", text, "--quiet")
     assert r.returncode == 0, r.stderr
     out = pd.read_csv(tmp_path / "out.csv", dtype=str, encoding="utf-8-sig")
-    assert out["status"].iloc[0] != "error"
+    assert out["判定"].iloc[0] != "エラー"  # Japanese headers in, Japanese result columns out
 
 
 def test_calc_default_output_is_beside_the_input_and_printed(tmp_path):

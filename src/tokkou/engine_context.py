@@ -43,6 +43,9 @@ RULE_ERRORS = (("APPORTION-MIXED", "missing"), ("INTERP-COORD-PERSON", "missing_
 OTHER_MESSAGES = (("INTERP-BODY-ROUNDING", "applied"),)
 # Rules whose notes items.py adds when its messages exist (open 経費項目, 予算の節): shown, not required.
 NOTE_RULES = ("ITEM-OPEN",)
+# Wordings for excluded lines (engine_wording.word_excluded): used when the rulebook has them; an
+# older rulebook without them still loads, and its excluded lines just leave the sentence out.
+OPTIONAL_EVENTS = frozenset([(f"CAT-{c}", "classified") for c in range(1, 6)] + [("EXCL-DIGITAL-BOND", "deducted_all")])
 MAX_EVENTS = 63  # one int64 bit each
 KIND_NONE, KIND_GENERAL, KIND_COORDINATOR = 0, 1, 2
 
@@ -50,6 +53,11 @@ KIND_NONE, KIND_GENERAL, KIND_COORDINATOR = 0, 1, 2
 def yes_no_columns() -> dict[str, Any]:
     """The yes/no input columns of the column registry, by key (`when.flag` may name any)."""
     return {k: columns.BY_KEY[k] for k in columns.flags()}
+
+
+def _has_message(rb: Rulebook, event: tuple[str, str]) -> bool:
+    rid, variant = event
+    return rid in rb.rule_ids and variant in rb.rule(rid).messages
 
 
 def _index(entries, ident: str, where: str) -> int:
@@ -84,7 +92,8 @@ class Context:
         exclusions = list(dict.fromkeys(list(STRUCTURAL_EXCLUSIONS) + [(rid, "excluded") for rid, _ in self.when_rules]
                                         + list(PERSON_EXCLUSIONS)))
         self.exclusions: tuple[tuple[str, str], ...] = tuple(exclusions)
-        self.events: tuple[tuple[str, str], ...] = self.exclusions + tuple(e for e in LINE_EVENTS if e not in exclusions)
+        self.events: tuple[tuple[str, str], ...] = self.exclusions + tuple(
+            e for e in LINE_EVENTS if e not in exclusions and (e not in OPTIONAL_EVENTS or _has_message(rb, e)))
         if len(self.events) > MAX_EVENTS:
             raise RulebookError(f"{rb.path}: when のあるルールが多すぎます（結果の種類 {len(self.events)}、上限 {MAX_EVENTS}）。")
         self.bit = {e: np.int64(1) << np.int64(i) for i, e in enumerate(self.events)}

@@ -81,8 +81,9 @@ def word_excluded(ctx, events: np.ndarray, excluded: np.ndarray) -> None:
     if not excluded.any():
         return
     bit = ctx.bit
-    swaps = [(bit[(f"CAT-{c}", "applied")], bit[(f"CAT-{c}", "classified")]) for c in range(1, 6)]
-    swaps.append((bit[("EXCL-DIGITAL-BOND", "deducted")], bit[("EXCL-DIGITAL-BOND", "deducted_all")]))
+    zero = np.int64(0)  # an older rulebook without the wording: the sentence is left out
+    swaps = [(bit[(f"CAT-{c}", "applied")], bit.get((f"CAT-{c}", "classified"), zero)) for c in range(1, 6)]
+    swaps.append((bit[("EXCL-DIGITAL-BOND", "deducted")], bit.get(("EXCL-DIGITAL-BOND", "deducted_all"), zero)))
     for old, new in swaps:
         hit = excluded & ((events & old) != 0)
         events[hit] = (events[hit] & ~old) | new
