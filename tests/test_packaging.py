@@ -85,7 +85,7 @@ def _calc_outside_the_repository(python: Path, work: Path) -> None:
     tokkou = python.parent / "tokkou"
     where = run(python, "-c", "import tokkou, sys; print(tokkou.__file__)", cwd=work, env=clean_env()).stdout
     assert str(python.parent.parent) in where and str(ROOT) not in where  # the installed copy, not the checkout
-    r = run(tokkou, "calc", "明細.csv", cwd=work, env=clean_env())
+    r = run(tokkou, "calc", "明細.csv", "--lang", "en", cwd=work, env=clean_env())
     out = work / "明細_算定結果.csv"
     assert out.exists() and str(out.name) in r.stdout
     got = pd.read_csv(out, dtype=str, encoding="utf-8-sig")

@@ -86,7 +86,7 @@ def test_largest_allowed_cap_with_monthly_proration_stays_exact(tmp_path):
     _edit(rules, "parameters.yaml",
           lambda d: d["parameters"]["coord_cap_dedicated"]["values"][0].update(value=rulebook.MAX_PARAM_YEN))
     for src, expect in (("coord_big.csv", [8_000_000]), ("coord_months.csv", [5_000_000, 5_000_000])):
-        out = cli("calc", str(FIELD / src), "-o", str(tmp_path / "o.csv"), "--rules", str(rules), "--quiet")
+        out = cli("calc", str(FIELD / src), "-o", str(tmp_path / "o.csv"), "--rules", str(rules), "--quiet", "--lang", "en")
         assert out.returncode == 0, out.stderr
         assert list(pd.read_csv(tmp_path / "o.csv")["measure_amount"]) == expect
 

@@ -464,7 +464,7 @@ def _evaluate_table(table=None, fiscal_year=None, header=True):
     if filled:
         df = pd.DataFrame([data[i] for i in filled], columns=cols, dtype=object)
         defaults = {"fiscal_year": default_year() if fy is None else fy}
-        result = engine.evaluate_frame(df, _rb(), defaults, unit)
+        result = engine.evaluate_frame(df, _rb(), defaults, unit=unit)
         keys = [k for k, _ in OUTPUT_COLUMNS]
         values = [result[k].tolist() for k in keys]
         for pos, i in enumerate(filled):
