@@ -127,7 +127,7 @@ def test_title_rows_above_header_found_and_all_columns_kept(tmp_path):
 def test_trailing_comma_never_shifts_columns(tmp_path):
     df, _ = calc_csv(FIELD / "trailing_comma_every_row.csv", tmp_path)
     assert list(df.columns[:8]) == ["団体コード", "団体名", "年度", "区分", "経費項目", "事業費", "特定財源", "主目的"]
-    assert list(df.columns[8:]) == ["対象経費", "措置率", "措置額", "判定", "理由", "適用ルール"]
+    assert list(df.columns[8:]) == ["対象経費", "措置率", "措置額", "判定", "理由", "適用ルール", "計算過程"]
     assert list(df["措置額"]) == ["600000", "1500000", "900000"]
 
 

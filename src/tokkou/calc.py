@@ -80,6 +80,8 @@ def localize(result: pd.DataFrame, lang: str, suffix: str) -> pd.DataFrame:
     out = result.copy()
     out["status"] = out["status"].map(lambda v: engine.STATUS_JA.get(v, v))
     names = {c.key: c.ja for c in columns.OUTPUTS if c.key in out.columns}
+    if "trace" in out.columns:
+        names.setdefault("trace", "計算過程")
     return out.rename(columns=names)
 
 
