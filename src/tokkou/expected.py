@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import engine, layout as L
 from .rulebook import Rulebook
+from .normalize import parse_year
 from .template_reader import read_lines
 
 COEF_DECIMALS = 4  # the engine accepts 財政力補正係数 with at most 4 decimals
@@ -45,38 +46,39 @@ def body_values(rb: Rulebook, body: dict) -> dict:
             "cap_concurrent": rb.param("coord_cap_concurrent", fy)}
 
 
-def _exclusion_texts(ctx, rb: Rulebook) -> set[str]:
-    periods = range(len(rb.param_years()))
-    return {ctx.event_text(e, b) for e in ctx.exclusions for b in periods}
-
-
-def engine_cached(path: Path | None, rb: Rulebook, result=None) -> dict:
+def engine_cached(path: Path | None, rb: Rulebook, result=None, details=None) -> dict:
     """Cached values for a filled workbook's formula cells: the engine's results on read_lines.
 
-    `result`: the engine's output on those lines, when the caller has it already.
-    Per sheet row (a coordinator row is several engine lines): amounts summed, statuses merged
-    (one status, else エラー if any, else 一部対象), the deciding rule's sentence as 理由.
+    `result`, `details`: the engine's output on those lines (`engine.evaluate_frame_details`),
+    when the caller has it already. Per sheet row (a coordinator row is several engine lines):
+    amounts summed, statuses merged (one status, else エラー if any, else 一部対象), the deciding
+    rule's sentence as 理由 — decided from the engine's events, never by reading its text.
     """
     from .normalize import Parsers
     parsers = Parsers(rb)
     ctx = engine.context(rb)
-    res = result if result is not None else engine.evaluate_frame(read_lines(path, rb), rb)
-    exclusions = _exclusion_texts(ctx, rb)
+    if result is None or details is None:
+        result, details = engine.evaluate_frame_details(read_lines(path, rb), rb)
     cached: dict = {}
-    for (sheet, row), grp in res.groupby(["sheet", "row"], sort=False):
-        rec = _row_values(sheet, grp, rb, ctx, parsers, exclusions)
+    for (sheet, row), idx in result.groupby(["sheet", "row"], sort=False).indices.items():
+        grp = result.iloc[idx]
+        events = [details.events_at(int(i)) for i in idx]  # positions: line i of the details
+        rec = _row_values(sheet, grp, events, rb, ctx, parsers)
         for k, v in rec.items():
             cached[(sheet, int(row), k)] = v
     return cached
 
 
-def _row_values(sheet: str, grp, rb: Rulebook, ctx, parsers, exclusions: set[str]) -> dict:
+def _row_values(sheet: str, grp, events: list, rb: Rulebook, ctx, parsers) -> dict:
+    """One sheet row's cached values; `events`: the engine's events of each of its lines."""
     st = set(grp["status"])
     status = st.pop() if len(st) == 1 else ("error" if "error" in st else "partial")
-    ids = set(" ".join(grp["rule_ids"]).split())
-    excl = status != "error" and grp["reasons"].iloc[0].split(" [")[0] in exclusions
+    first = events[0][0] if events and events[0] else None
+    excl = status != "error" and first in ctx.exclusions  # the deciding event of the row's first line
     rec: dict = {"_state": L.STATE_ERROR if status == "error" else (L.STATE_EXCLUDED if excl else L.STATE_COUNTED),
                  "status": engine.STATUS_JA[status], "reasons": ""}
+    fy = parse_year(grp["fiscal_year"].iloc[0])[0] if status != "error" else None
+    bucket = int(ctx.year_bucket([fy])[0]) if fy is not None else 0
     if status == "error":
         rec.update(eligible_cost="", measure_amount="", rate="", cap="", reasons=grp["reasons"].iloc[0])
         rec["_err"] = rec["reasons"]
@@ -84,7 +86,7 @@ def _row_values(sheet: str, grp, rb: Rulebook, ctx, parsers, exclusions: set[str
         rec["eligible_cost"] = int(sum(grp["eligible_cost"]))
         rec["measure_amount"] = int(sum(grp["measure_amount"]))
         if excl:
-            rec["reasons"] = rec["_excl"] = grp["reasons"].iloc[0].split(" [")[0]
+            rec["reasons"] = rec["_excl"] = ctx.event_text(first, bucket)
     if sheet == L.SHEET_LINES:
         if status != "error":
             rec["rate"] = float(grp["rate"].iloc[0])
@@ -95,14 +97,11 @@ def _row_values(sheet: str, grp, rb: Rulebook, ctx, parsers, exclusions: set[str
     rec["_lines"] = len(grp)
     rec["_cost_total"] = int(sum(int(v) for v in grp["cost"]))
     if status != "error":
-        fy = int(grp["fiscal_year"].iloc[0])
-        bucket = int(ctx.year_bucket([fy])[0])
         ded = parsers.employments.parse(grp["employment"].iloc[0])[0] == 0
-        rec["cap"] = rb.param("coord_cap_dedicated" if ded else "coord_cap_concurrent", fy)
+        rec["cap"] = rb.param("coord_cap_dedicated" if ded else "coord_cap_concurrent", int(fy))
         for rid in ("CAP-COORD-DEDICATED", "CAP-COORD-CONCURRENT"):
-            text = ctx.event_text((rid, "capped"), bucket)
-            if not excl and rid in ids and any(text in t for t in grp["reasons"]):
-                rec["reasons"] = text
+            if not excl and any((rid, "capped") in e for e in events):
+                rec["reasons"] = ctx.event_text((rid, "capped"), bucket)
     return rec
 
 

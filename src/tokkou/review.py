@@ -253,7 +253,7 @@ def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None
                "アドインが読み込まれていません（計算列に #NAME? が保存されています）。表示されている計算結果は確認できないため、"
                "入力値からエンジンで計算し直した結果で集計しました。アドインを読み込んで再計算・保存するか、標準の様式で提出するよう求めてください。")
     else:
-        _value_findings(fr, res, shown, lay, rb)
+        _value_findings(fr, res, details, shown, lay, rb)
     _formula_findings(fr, book, lay, rules, rb, skip=shifted)
 
 
@@ -361,10 +361,10 @@ def _same(found, expected) -> bool:
     return str(found) == str(expected)
 
 
-def _value_findings(fr: FileReview, res: pd.DataFrame, raw: dict, lay, rb: Rulebook) -> None:
+def _value_findings(fr: FileReview, res: pd.DataFrame, details, raw: dict, lay, rb: Rulebook) -> None:
     """What the workbook shows (cached results) against the engine on the same inputs."""
-    from .templates import engine_cached
-    expected = engine_cached(None, rb, result=res)
+    from .expected import engine_cached
+    expected = engine_cached(None, rb, result=res, details=details)
     shown = {L.SHEET_LINES: [c for c in L.LINE_COLUMNS if c.key in ("eligible_cost", "rate", "measure_amount", "status")],
              L.SHEET_COORD: [c for c in lay.coord_columns if c.key in ("eligible_cost", "cap", "measure_amount", "status")]}
     uncalculated = 0
