@@ -77,6 +77,25 @@ def test_json_over_the_field_folder(tmp_path):
     assert rates and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rates)  # numbers, not text
     dated = [r for r in lines if r["file"] == "date_typed_in_cost_E5.xlsx" and r["cell"] == "E5"]
     assert [r["cost"] for r in dated] == ["2025-04-01T00:00:00"]
+    _review_workbook_reads_as_japanese(out)
+
+
+def _review_workbook_reads_as_japanese(out: Path) -> None:
+    """指摘 and 明細 in Japanese; an error line's amounts blank (never the text <NA>); one 区分 spelling."""
+    from openpyxl import load_workbook
+    wb = load_workbook(out, read_only=True)
+    findings = list(wb["指摘"].iter_rows(values_only=True))
+    assert findings[0][:6] == ("ファイル", "シート", "セル", "ルールID", "重要度", "内容")
+    rows = list(wb["明細"].iter_rows(values_only=True))
+    head, body = rows[0], rows[1:]
+    for key in ("区分", "事業費", "対象経費", "措置額", "判定", "理由", "計算過程"):
+        assert key in head, key
+    col = {h: i for i, h in enumerate(head)}
+    assert {r[col["判定"]] for r in body} <= {"対象", "一部対象", "対象外", "エラー"}
+    errors = [r for r in body if r[col["判定"]] == "エラー"]
+    assert errors and all(r[col["対象経費"]] is None and r[col["措置額"]] is None for r in errors)
+    assert all(v != "<NA>" for r in body for v in r)
+    assert {r[col["区分"]] for r in body} == {"①情報発信", "②相談窓口", "③きっかけづくり", "④コーディネーター", "⑤受入環境整備"}
 
 
 def test_duplicates_in_the_field_folder_are_counted_once(tmp_path):

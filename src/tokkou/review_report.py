@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, engine, totals
+from . import __version__, columns, engine, totals
 from .rulebook import Rulebook
 from .files import atomic_write
 
@@ -32,7 +32,7 @@ IDENTITY_JA = {"tool": "作成ツール", "rulebook": "ルールブック", "rul
 
 def plain(v: Any) -> Any:
     """A cell value as a number or text a report can hold (datetime → ISO text, formula objects → their text)."""
-    if v is None:
+    if v is None or v is pd.NA:  # an error line's amounts: a blank cell, never the text <NA>
         return ""
     if isinstance(v, bool) or isinstance(v, (str, int)):
         return v
@@ -171,6 +171,9 @@ def report_tables(reviews: list, rb: Rulebook) -> dict[str, pd.DataFrame]:
                              for fr in reviews for f in fr.findings],
                             columns=["file", "sheet", "cell", "rule_id", "severity", "message", "found", "expected"])
     lines = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if "category" in lines.columns:  # one spelling per 区分 (the 事業 sheet holds labels, ④ rows the number)
+        lines["category"] = [cats.get(parsers.category(c)[0], c) if c not in (None, "") else c
+                             for c in lines["category"]]
     counted = summary[summary["集計"] == COUNTED] if len(summary) else summary
     by_cat = pd.DataFrame({"区分": list(cats.values()),
                            "措置額": [int(counted[f"措置額{c}"].sum()) if len(counted) else 0 for c in cats.values()]})
@@ -213,7 +216,10 @@ def write_xlsx(tables: dict[str, pd.DataFrame], ident: dict[str, Any], out: Path
                     else:
                         ws.write_string(i, 1, str(v))
                 start = len(ident) + 1
-            _write_frame(ws, tables[key], start, head, yen)
+            frame = tables[key]
+            if key == "lines" and "status" in frame.columns:
+                frame = frame.assign(status=frame["status"].map(lambda v: engine.STATUS_JA.get(v, v)))
+            _write_frame(ws, frame, start, head, yen)
             ws.set_landscape()
             ws.set_paper(9)  # A4
             ws.fit_to_pages(1, 0)
@@ -233,10 +239,16 @@ def write_xlsx(tables: dict[str, pd.DataFrame], ident: dict[str, Any], out: Path
 _MONEY = ("措置額合計（千円）", "eligible_cost", "measure_amount", "cost", "specific_revenue", "bond_amount", "excluded_amount", "cap")
 
 
+_HEADERS_JA = {"file": "ファイル", "sheet": "シート", "cell": "セル", "row": "行", "rule_id": "ルールID",
+               "severity": "重要度", "message": "内容", "found": "ブックの値", "expected": "期待される値",
+               "trace": "計算過程", **{c.key: c.ja for c in columns.INPUTS + columns.OUTPUTS}}
+
+
 def _write_frame(ws, df: pd.DataFrame, start: int, head, yen) -> None:
+    """One table; English keys become Japanese headers here (the JSON keeps the keys)."""
     cols = list(df.columns)
     for j, c in enumerate(cols):
-        ws.write_string(start, j, str(c), head)
+        ws.write_string(start, j, _HEADERS_JA.get(str(c), str(c)), head)
         money = c in _MONEY or str(c).startswith("措置額")
         width = 60 if c in ("reasons", "message") else 30 if c in ("ファイル", "SHA-256", "found", "expected") else 14
         ws.set_column(j, j, width, yen if money else None)
