@@ -34,7 +34,8 @@ def test_explain_line_over_a_coordinators_range_shows_sum_cap_and_split():
 
 
 def test_calc_writes_the_trace_column_and_body_totals(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "tokkou.cli", "calc", str(SAMPLE), "-o", str(tmp_path / "o.csv")],
+    out = subprocess.run([sys.executable, "-m", "tokkou.cli", "calc", str(SAMPLE), "-o", str(tmp_path / "o.csv"),
+                          "--lang", "en"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     res = pd.read_csv(tmp_path / "o.csv", dtype=str)

@@ -85,7 +85,8 @@ def localize(result: pd.DataFrame, lang: str, suffix: str) -> pd.DataFrame:
     return out.rename(columns=names)
 
 
-_FRAGMENT = re.compile(r"\[[^\]]+\][^\[]*")
+_TAG = r"\[(?:[A-Z][A-Z0-9-]*|入力エラー)\]"  # a reason's rule ID; a value may hold other brackets
+_FRAGMENT = re.compile(rf"{_TAG}(?:(?!{_TAG}).)*", re.S)
 _BACKGROUND = ("[CAT-", "[ITEM-OPEN]", "[RATE-", "[INTERP-FISCAL-CORRECTION]", "[INTERP-ROUNDING]")
 
 
@@ -188,6 +189,7 @@ def print_summary(s: Summary) -> None:
         con.print("[yellow]読み取った行がありません（見出し行の下に行がありません）。[/yellow]")
         return
     category_table(s.by_category, con)
+    _print_bodies(s.bodies, con)
     if s.blank_rows:
         con.print(f"空行 {s.blank_rows} 行はそのまま空行として出力しました。")
     if s.errors:
@@ -195,7 +197,9 @@ def print_summary(s: Summary) -> None:
     if s.top_reasons:
         con.print("主な理由（多い順）:")
         for text, count in s.top_reasons:
-            con.print(f"  {count}行: {text}", markup=False)
+            # soft wrap: the terminal folds the sentence right after its ID (rich would leave the ID
+            # alone on its line and start the Japanese sentence at column 0)
+            con.print(f"  {count}行: {text}", markup=False, highlight=False, soft_wrap=True)
     if s.unread:
         con.print(f"読み取っていない列（そのまま出力）: {'、'.join(s.unread)}", markup=False)
 
