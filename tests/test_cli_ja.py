@@ -100,3 +100,13 @@ def test_template_build_writes_into_the_current_folder_and_says_where(tmp_path):
     folder = tmp_path / "workbook_templates"
     assert (folder / "nichiiki_kankei_native.xlsx").exists() and (folder / "examples").is_dir()
     assert f"様式を書き出しました: {folder}" in r.stdout
+
+
+def test_bundle_names_the_install_script_of_its_platform(tmp_path, monkeypatch, capsys):
+    """A Linux bundle says install.sh, a Windows one install.cmd (bundle.make itself is tested in test_packaging)."""
+    from tokkou import bundle, cli
+    for tag, script in (("linux_x86_64", "install.sh"), ("win_amd64", "install.cmd")):
+        monkeypatch.setattr(bundle, "make", lambda folder, tag=tag, **kw: bundle.Bundle(Path(folder), tag, "3.12", []))
+        assert cli.main(["bundle", "-o", str(tmp_path / tag)]) == 0
+        said = capsys.readouterr().out.splitlines()[-1]
+        assert script in said and ("install.cmd" in said) == (script == "install.cmd")

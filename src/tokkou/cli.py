@@ -233,7 +233,8 @@ def _cmd_bundle(args) -> int:
     result = bundle.make(Path(args.output), platform=args.platform, python=args.python,
                          wheel=Path(args.wheel) if args.wheel else None)
     print(f"書き出しました: {result.folder}（wheel {len(result.wheels)} 個、{result.platform}、Python {result.python}）")
-    print(f"導入先の PC では {result.folder / 'install.cmd'} を実行します（手順は {result.folder / '導入手順.txt'}）。")
+    script = "install.cmd" if result.platform.startswith("win") else f"install.sh（PYTHON=python{result.python} sh install.sh）"
+    print(f"導入先の PC では {result.folder / script} を実行します（手順は {result.folder / '導入手順.txt'}）。")
     return 0
 
 
