@@ -74,3 +74,15 @@ def render_png(src: Path, page: int, out_png: Path, dpi: int = 110,
         out_png = Path(out_png)
         shutil.move(str(stem.with_suffix(".png")), out_png)
     return out_png
+
+
+def need_soffice() -> None:
+    """Skip a test without LibreOffice; in CI (CI=true) fail instead — a skipped cross-check proves nothing."""
+    import os
+
+    import pytest
+    if soffice():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("LibreOffice (soffice) is required in CI")
+    pytest.skip("LibreOffice (soffice) is not installed")

@@ -42,3 +42,12 @@ def rulebook_with(settings: dict, tmp: Path) -> rulebook.Rulebook:
         node[rest[-1]] = value
         f.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return rulebook.load(dst)
+
+
+def edit_yaml(folder, name, fn) -> None:
+    """Load `folder/name`, let `fn` change the data in place, write it back (a rulebook copy's file)."""
+    import yaml
+    f = folder / name
+    data = yaml.safe_load(f.read_text(encoding="utf-8"))
+    fn(data)
+    f.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

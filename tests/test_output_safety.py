@@ -31,11 +31,7 @@ HOSTILE = ["=1+2", "+1+2", "-1+2", "@SUM(A1)", "\t=1+2", "\r=1+2", "\n=1+2", "=c
            "=", "ok", "x" * 300, "日本語\r\n=1"]
 
 
-def need_soffice():
-    if lo.soffice() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("LibreOffice (soffice) is required in CI")
-        pytest.skip("LibreOffice (soffice) is not installed")
+need_soffice = lo.need_soffice
 
 
 def libreoffice_cells(src: Path, tmp: Path) -> list[list[openpyxl.cell.Cell]]:

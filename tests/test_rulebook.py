@@ -18,18 +18,7 @@ EXCL-DIGITAL-BOND COND-STUDY COND-STUDY-PLAN APPORTION-MIXED ROUTE-MIGRATION SEL
 INTERP-SPECIFIC-REVENUE INTERP-ROUNDING INTERP-PRORATION INTERP-FISCAL-CORRECTION""".split()
 
 
-@pytest.fixture
-def rules_copy(tmp_path):
-    dst = tmp_path / "rules"
-    shutil.copytree(rulebook.default_rules_dir(), dst)
-    return dst
-
-
-def _edit(folder, name, fn):
-    f = folder / name
-    data = yaml.safe_load(f.read_text(encoding="utf-8"))
-    fn(data)
-    f.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+from rulecases import edit_yaml as _edit  # noqa: E402  (rules_copy: a fixture in conftest)
 
 
 def test_every_spec_rule_is_in_the_rulebook_with_citation_and_quote():

@@ -29,18 +29,7 @@ def cli(*args, limit_mb: int | None = None, timeout: float = 120):
                           timeout=timeout, preexec_fn=limits if limit_mb else None)
 
 
-@pytest.fixture
-def rules_copy(tmp_path):
-    dst = tmp_path / "rules"
-    shutil.copytree(rulebook.default_rules_dir(), dst)
-    return dst
-
-
-def _edit(folder, name, fn):
-    f = folder / name
-    data = yaml.safe_load(f.read_text(encoding="utf-8"))
-    fn(data)
-    f.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+from rulecases import edit_yaml as _edit  # noqa: E402  (rules_copy: a fixture in conftest)
 
 
 def _rule(d, rid):

@@ -24,12 +24,7 @@ RB = rulebook.get()
 YES, NO = L.YES, L.NO
 
 
-def need_soffice():
-    if lo.soffice():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("LibreOffice (soffice) is required in CI")
-    pytest.skip("LibreOffice (soffice) not installed")
+need_soffice = lo.need_soffice
 
 
 def rules_copy(tmp_path: Path, edit) -> rulebook.Rulebook:

@@ -27,12 +27,7 @@ YES, NO = L.YES, L.NO
 EXCLUSION_TEXTS = {engine.context(RB).event_text(e) for e in engine.context(RB).exclusions}
 
 
-def need_soffice():
-    if lo.soffice():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("LibreOffice (soffice) is required in CI")
-    pytest.skip("LibreOffice (soffice) not installed")
+need_soffice = lo.need_soffice
 
 
 @pytest.fixture(scope="module")
