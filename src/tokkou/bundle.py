@@ -8,7 +8,6 @@ requirements are read again with the target's markers and whatever is missing is
 from __future__ import annotations
 
 import os
-import platform as _platform
 import subprocess
 import sys
 import tempfile

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import amounts, columns, engine, rulebook
@@ -56,7 +57,7 @@ def run(src: Path, out: Path, rules: str | None = None, year: str | None = None,
                    notes=reading_notes(table))
 
 
-def evaluate_table(table: Table, rb: rulebook.Rulebook, defaults=None) -> tuple[pd.DataFrame, "np.ndarray"]:
+def evaluate_table(table: Table, rb: rulebook.Rulebook, defaults=None) -> tuple[pd.DataFrame, np.ndarray]:
     """Every row of the table with results; blank rows stay blank (no status). Returns (frame, blank mask)."""
     df = table.frame
     blank = table.blank

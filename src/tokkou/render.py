@@ -64,16 +64,11 @@ def input_errors(messages: list[str], rule_sentences: list[str]) -> str:
     return (INPUT_ERROR_PREFIX if messages else "") + " ".join(messages + rule_sentences)
 
 
-def column_error(ja: str, key: str, text: str) -> str:
-    return f"列「{ja}」({key}) {text}"
-
-
 # ---- 計算過程 (trace) -------------------------------------------------------------------------
 
 def rate_text(r: Decimal) -> str:
     """0.5 → 「0.5」, 1 → 「1」, 0.55 → 「0.55」 (no exponent, no trailing zeros)."""
-    s = format(r.normalize(), "f")
-    return s
+    return format(r.normalize(), "f")
 
 
 def general_trace(t: Mapping[str, Any]) -> str:

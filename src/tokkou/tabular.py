@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-import re
 import zipfile
-from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -17,11 +15,6 @@ MAX_INPUT_BYTES = 512 * 1024 * 1024
 from . import cellsafe
 from .errors import InputError
 from .files import atomic_write, check_input_file
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Every cell as typed (text stays text: 団体コード keeps its leading zero), every column in order."""
-    return read(path).frame
 
 
 def read(path: str | Path) -> "reading.Table":
