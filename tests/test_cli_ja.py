@@ -36,8 +36,32 @@ def test_help_is_japanese(args):
     no_english(r.stdout + r.stderr)
 
 
+HELPS = [[], ["calc"], ["rules", "check"], ["rules", "show"], ["review"], ["template", "build"], ["excel", "setup"],
+         ["lite", "export"], ["bundle"]]
+
+
+@pytest.mark.parametrize("args", HELPS)
+def test_help_fits_80_columns_with_japanese_placeholders_lined_up(args):
+    """Wide characters take two columns: every line fits an 80-column terminal, the placeholders are
+    Japanese (no OUTPUT/RULES), and each option's help starts in the same column as the others'."""
+    from tokkou.cli_ja import display_width
+    r = subprocess.run([sys.executable, "-m", "tokkou.cli", *args, "-h"], capture_output=True, text=True,
+                       env={"PATH": "/usr/bin:/bin", "COLUMNS": "80", "HOME": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(map(display_width, lines)) <= 80, r.stdout
+    assert not any(w in r.stdout for w in ("OUTPUT", "RULES", "YEAR", "INPUT", "PATH", "JOBS", "CONF"))
+    assert "コマンド:\n  コマンド" not in r.stdout and "サブコマンド:\n  サブコマンド" not in r.stdout
+    starts = set()
+    for line in lines:
+        head = line[:2] == "  " and line[2:3] != " " and line.find("  ", 2)
+        if head and head > 0 and line[head:].strip():
+            starts.add(display_width(line[:len(line) - len(line[head:].lstrip())]))
+    assert len(starts) <= 1, r.stdout
+
+
 @pytest.mark.parametrize("args, words", [
-    (["calc"], ["次の引数を指定してください: input"]),
+    (["calc"], ["次の引数を指定してください: 入力"]),
     (["calc", "a.csv", "--bogus"], ["知らない引数です: --bogus"]),
     (["calc", "a.csv", "-o"], ["引数 -o/--output", "値を1つ指定してください"]),
     (["nosuch"], ["「nosuch」は選べません", "calc"]),

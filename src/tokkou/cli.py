@@ -61,7 +61,9 @@ def count_arg(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="tokkou", description="二地域居住・関係人口施策に係る特別交付税の算定（総行政第71号・総行応第133号）")
     p.add_argument("--version", action="version", version=f"tokkou {__version__}", help="版を表示して終了する")
-    sub = p.add_subparsers(dest="command", title="コマンド", metavar="コマンド", parser_class=Parser)
+    # no group title: the commands are listed under 引数 below the one 「コマンド」 line (a title
+    # would print コマンド twice)
+    sub = p.add_subparsers(dest="command", metavar="コマンド", parser_class=Parser)
     _calc_parser(sub)
     _rules_parser(sub)
     _review_parser(sub)
@@ -75,16 +77,16 @@ def _group(sub, name: str, help: str, dest: str):
     """A command with subcommands; alone it prints its own help (the subcommands it has)."""
     g = sub.add_parser(name, help=help, description=help)
     g.set_defaults(help_parser=g)
-    return g, g.add_subparsers(dest=dest, title="サブコマンド", metavar="サブコマンド", parser_class=Parser)
+    return g, g.add_subparsers(dest=dest, metavar="サブコマンド", parser_class=Parser)
 
 
 def _calc_parser(sub) -> None:
     c = sub.add_parser("calc", help="経費の行を算定し、結果列を付けて書き出す",
                        description="経費の行（.csv / .xlsx / .json、記入済み様式も可）を算定し、結果列を付けて書き出します。")
-    c.add_argument("input", help="入力ファイル（.csv / .xlsx / .json）")
-    c.add_argument("-o", "--output", help="出力ファイル（拡張子で形式を決定。既定: 入力と同じフォルダの「<入力名>_算定結果.<拡張子>」）")
-    c.add_argument("--rules", help="ルールブックのフォルダ（既定: 同梱の nichiiki_kankei）")
-    c.add_argument("--year", type=year_arg, help="年度が空の行に使う年度（2025・令和7・R7）")
+    c.add_argument("input", metavar="入力", help="入力ファイル（.csv / .xlsx / .json）")
+    c.add_argument("-o", "--output", metavar="出力", help="出力ファイル（拡張子で形式を決定。既定: 入力と同じフォルダの「<入力名>_算定結果.<拡張子>」）")
+    c.add_argument("--rules", metavar="フォルダ", help="ルールブックのフォルダ（既定: 同梱の nichiiki_kankei）")
+    c.add_argument("--year", type=year_arg, metavar="年度", help="年度が空の行に使う年度（2025・令和7・R7）")
     c.add_argument("--lang", choices=("ja", "en"), help="出力の見出しと判定の言語（既定: 入力の見出しと同じ。JSON のキーは英語）")
     c.add_argument("--quiet", action="store_true", help="集計表を表示しない")
     c.set_defaults(func=_cmd_calc)
@@ -93,23 +95,23 @@ def _calc_parser(sub) -> None:
 def _rules_parser(sub) -> None:
     _, rsub = _group(sub, "rules", "ルールブックの検証・表示", "rules_command")
     rc = rsub.add_parser("check", help="ルールブックを検証する", description="ルールブックを検証します。")
-    rc.add_argument("path", nargs="?", help="ルールブックのフォルダ（既定: 同梱）")
+    rc.add_argument("path", nargs="?", metavar="フォルダ", help="ルールブックのフォルダ（既定: 同梱）")
     rc.set_defaults(func=_cmd_rules_check)
     rs = rsub.add_parser("show", help="ルールの一覧（ID・出典・根拠・値）を表示する",
                          description="ルールの一覧（ID・出典・根拠・値）を表示します。")
-    rs.add_argument("path", nargs="?", help="ルールブックのフォルダ（既定: 同梱）")
-    rs.add_argument("--year", type=year_arg, default=None, help="値を表示する年度（2025・令和7・R7。既定: 最初の年度）")
+    rs.add_argument("path", nargs="?", metavar="フォルダ", help="ルールブックのフォルダ（既定: 同梱）")
+    rs.add_argument("--year", type=year_arg, default=None, metavar="年度", help="値を表示する年度（2025・令和7・R7。既定: 最初の年度）")
     rs.set_defaults(func=_cmd_rules_show)
 
 
 def _review_parser(sub) -> None:
     r = sub.add_parser("review", help="返ってきた様式を一括で確認し、確認結果のブックを作る",
                        description="返ってきた様式（.xlsx）を一括で確認し、確認結果のブックを作ります。")
-    r.add_argument("inputs", nargs="+", help="様式ファイルまたはフォルダ")
-    r.add_argument("-o", "--output", required=True, help="確認結果のブック（.xlsx）")
-    r.add_argument("--json", help="同じ内容の JSON の出力先")
-    r.add_argument("--rules", help="ルールブックのフォルダ")
-    r.add_argument("--jobs", type=count_arg, default=2, help="並列に処理するプロセス数（既定 2）")
+    r.add_argument("inputs", nargs="+", metavar="様式", help="様式ファイルまたはフォルダ")
+    r.add_argument("-o", "--output", required=True, metavar="出力", help="確認結果のブック（.xlsx）")
+    r.add_argument("--json", metavar="JSONファイル", help="同じ内容の JSON の出力先")
+    r.add_argument("--rules", metavar="フォルダ", help="ルールブックのフォルダ")
+    r.add_argument("--jobs", type=count_arg, default=2, metavar="数", help="並列に処理するプロセス数（既定 2）")
     r.add_argument("--quiet", action="store_true", help="進捗と集計を表示しない")
     r.set_defaults(func=_cmd_review)
 
@@ -118,8 +120,8 @@ def _template_parser(sub) -> None:
     _, tsub = _group(sub, "template", "Excel 様式（テンプレート）", "template_command")
     b = tsub.add_parser("build", help="ルールブックから様式を生成する",
                         description="ルールブックから様式（標準数式版・アドイン版・記入例）を生成します。")
-    b.add_argument("-o", "--output", default=None, help="出力フォルダ（既定: 今いるフォルダの workbook_templates）")
-    b.add_argument("--rules", default=None, help="ルールブックのフォルダ")
+    b.add_argument("-o", "--output", default=None, metavar="フォルダ", help="出力フォルダ（既定: 今いるフォルダの workbook_templates）")
+    b.add_argument("--rules", default=None, metavar="フォルダ", help="ルールブックのフォルダ")
     b.set_defaults(func=_cmd_template_build)
 
 
@@ -127,13 +129,13 @@ def _excel_parsers(sub) -> None:
     _, esub = _group(sub, "excel", "Excel（従来の xlwings アドイン）で tokkou の関数を使う設定", "excel_command")
     s = esub.add_parser("setup", help="xlwings.conf の UDF Modules に tokkou.udfs を追加する（既存の設定は保持）",
                         description="xlwings.conf の UDF Modules に tokkou.udfs を追加します（既存の設定は保持）。")
-    s.add_argument("--conf", help="xlwings.conf の場所（既定: ~/.xlwings/xlwings.conf）")
+    s.add_argument("--conf", metavar="ファイル", help="xlwings.conf の場所（既定: ~/.xlwings/xlwings.conf）")
     s.set_defaults(func=_cmd_excel_setup)
     _, lsub = _group(sub, "lite", "xlwings Lite（Python のインストール不要）で使うためのファイル", "lite_command")
     x = lsub.add_parser("export", help="requirements.txt と main.py をフォルダに書き出す",
                         description="xlwings Lite 用の requirements.txt と main.py をフォルダに書き出します。")
-    x.add_argument("folder", help="書き出すフォルダ")
-    x.add_argument("--package", required=True, metavar="PATH_OR_URL",
+    x.add_argument("folder", metavar="フォルダ", help="書き出すフォルダ")
+    x.add_argument("--package", required=True, metavar="wheel",
                    help="tokkou の wheel（python -m build で dist/ にできる tokkou-版-py3-none-any.whl）の URL、またはそのファイル")
     x.add_argument("--force", action="store_true", help="既存のファイルを上書きする")
     x.set_defaults(func=_cmd_lite_export)
@@ -143,10 +145,10 @@ def _bundle_parser(sub) -> None:
     b = sub.add_parser("bundle", help="インターネットのない PC（LGWAN 端末など）に持ち込むインストール一式を作る",
                        description="tokkou と依存パッケージの wheel 一式（オフライン導入用）と導入手順.txt・install.cmd を作ります。"
                                    "作る PC ではインターネット（PyPI）に接続できる必要があります。")
-    b.add_argument("-o", "--output", required=True, help="書き出すフォルダ（新しいフォルダまたは空のフォルダ）")
-    b.add_argument("--platform", default=None, help="導入先の種類（例: win_amd64。既定: この PC）")
-    b.add_argument("--python", default=None, help="導入先の Python の版（例: 3.12。既定: この Python）")
-    b.add_argument("--wheel", default=None, help="tokkou の wheel（既定: このソースから作る）")
+    b.add_argument("-o", "--output", required=True, metavar="フォルダ", help="書き出すフォルダ（新しいフォルダまたは空のフォルダ）")
+    b.add_argument("--platform", default=None, metavar="種類", help="導入先の種類（例: win_amd64。既定: この PC）")
+    b.add_argument("--python", default=None, metavar="版", help="導入先の Python の版（例: 3.12。既定: この Python）")
+    b.add_argument("--wheel", default=None, metavar="ファイル", help="tokkou の wheel（既定: このソースから作る）")
     b.set_defaults(func=_cmd_bundle)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
+import unicodedata
 from typing import Iterator
 
 _TEXTS = {
@@ -64,12 +65,98 @@ def japanese() -> Iterator[None]:
             argparse.ngettext = saved[1]
 
 
+def display_width(text: str) -> int:
+    """Terminal columns: wide and full-width characters (漢字, かな) take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help with columns counted as the terminal shows them: a Japanese placeholder
+    (`-o 出力`) takes two columns per character, so the help texts still line up."""
+
+    def add_argument(self, action):
+        super().add_argument(action)
+        if action.help is not argparse.SUPPRESS:
+            wide = display_width(self._format_action_invocation(action)) + self._current_indent
+            self._action_max_length = max(self._action_max_length, wide)
+
+    def _format_action(self, action):
+        text = super()._format_action(action)
+        header = self._format_action_invocation(action)
+        extra = display_width(header) - len(header)
+        lead = " " * self._current_indent + header
+        if not extra or not action.help or not text.startswith(lead):
+            return text
+        first, nl, rest = text.partition("\n")
+        after = first[len(lead):]
+        help_first = after.lstrip(" ")
+        if not help_first:  # the header stands alone on its line already
+            return text
+        spaces = len(after) - len(help_first) - extra
+        if spaces >= 2:
+            return lead + " " * spaces + help_first + nl + rest
+        position = min(self._action_max_length + 2, self._max_help_position)
+        return lead + "\n" + " " * position + help_first + nl + rest
+
+    def _format_usage(self, usage, actions, groups, prefix):
+        text = super()._format_usage(usage, actions, groups, prefix)
+        if all(display_width(line) <= self._width for line in text.splitlines()):
+            return text
+        # re-fold by terminal columns: argparse counted a Japanese placeholder as one column a character
+        head, _, body = text.partition(self._prog)
+        lead = head + self._prog
+        indent = " " * display_width(lead + " ")
+        lines, line = [], lead
+        for part in re.findall(r"\[[^\]]*\]|\S+", body):
+            if display_width(line + " " + part) > self._width and line not in (lead, indent):
+                lines.append(line)
+                line = indent + part
+            else:
+                line = (line + " " + part) if line != indent else line + part
+        return "\n".join(lines + [line]) + "\n\n"
+
+    def _split_lines(self, text, width):
+        return wrap(self._whitespace_matcher.sub(" ", text).strip(), width)
+
+    def _fill_text(self, text, width, indent):
+        return "\n".join(indent + line for line in wrap(self._whitespace_matcher.sub(" ", text).strip(), width))
+
+
+_TOKEN = re.compile(r"[\x21-\x7e]+|\s+|.")  # an ASCII word stays whole; any other character stands alone
+_NO_LINE_START = set("、。，．）」』】〕・ー")
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` terminal columns (wide characters count two), broken between
+    Japanese characters or at spaces, never inside an ASCII word nor before 、。）」."""
+    lines: list[str] = []
+    line, used = "", 0
+    for tok in _TOKEN.findall(text):
+        w = display_width(tok)
+        if tok.isspace():
+            if line:
+                line, used = line + " ", used + 1
+            continue
+        if used + w > width and line.strip() and tok[0] not in _NO_LINE_START:
+            lines.append(line.rstrip())
+            line, used = "", 0
+        line, used = line + tok, used + w
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose error line names the value's kind in Japanese and exits with status 2."""
+    """An ArgumentParser whose error line names the value's kind in Japanese and exits with status 2;
+    its help lines up Japanese placeholders (HelpFormatter)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D401 - argparse API
         message = re.sub(r"（(int|float)）", lambda m: f"（{_TYPE_NAMES[m.group(1)]}として）", message)
         super().error(message)
 
 
-__all__ = ["japanese", "Parser"]
+__all__ = ["japanese", "Parser", "HelpFormatter", "display_width", "wrap"]
