@@ -134,3 +134,17 @@ def test_bundle_names_the_install_script_of_its_platform(tmp_path, monkeypatch, 
         assert cli.main(["bundle", "-o", str(tmp_path / tag)]) == 0
         said = capsys.readouterr().out.splitlines()[-1]
         assert script in said and ("install.cmd" in said) == (script == "install.cmd")
+
+
+@pytest.mark.parametrize("platform", ["win_amd64", "manylinux_2_17_x86_64", "macosx_11_0_arm64"])
+def test_bundle_guide_leads_with_its_platforms_steps(platform):
+    """導入手順.txt of a Windows bundle says install.cmd and py -3.12; a Linux/Mac one says install.sh and
+    python3.12 first and never sends the user to a Windows installer."""
+    from tokkou.bundle import guide_text
+    text = guide_text(platform, "3.12")
+    steps = text.split("\n1. ", 1)[1]
+    if platform.startswith("win"):
+        assert "install.cmd" in steps.split("\n4. ")[0] and "py -3.12 -m pip" in steps
+    else:
+        assert "sh install.sh" in steps.split("\n4. ")[0] and "python3.12 -m pip" in steps
+        assert "Windows installer" not in text and "ダブルクリック" not in text

@@ -204,12 +204,24 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 
 def guide_text(platform: str, python: str) -> str:
+    """導入手順.txt: the steps for the bundle's platform (Windows: install.cmd; Linux/Mac: install.sh)."""
+    windows = platform.startswith("win")
+    steps = _windows_steps(python) if windows else _posix_steps(python)
+    other = (f"Windows 以外（Linux・Mac）では {INSTALL_SH} を実行します（PYTHON=python{python} sh {INSTALL_SH}）。"
+             if windows else f"この一式は {platform} 用です。Windows 用は導入先に合わせて "
+                             f"tokkou bundle --platform win_amd64 で作り直してください。")
     return f"""tokkou {__version__} 導入手順（インターネットに接続しない PC 向け）
 
 このフォルダには tokkou と必要なパッケージの wheel（{WHEELS} フォルダ、{platform} 用、Python {python} 用）が
 入っています。導入先の PC でインターネットに接続する必要はありません。
 
-1. Python {python}（64ビット版）を入れます。
+{steps}
+{other}
+"""
+
+
+def _windows_steps(python: str) -> str:
+    return f"""1. Python {python}（64ビット版）を入れます。
    python.org の「Windows installer (64-bit)」（python-{python}.x-amd64.exe）をインターネットに接続できる PC で
    入手して持ち込み、実行します（「Add python.exe to PATH」にチェック）。既に入っていれば不要です。
 2. このフォルダを丸ごと導入先の PC にコピーします（USB メモリなど、庁内の持込み手順に従ってください）。
@@ -222,8 +234,19 @@ def guide_text(platform: str, python: str) -> str:
      tokkou excel setup
    そのあと Excel の xlwings タブで「Import Functions」を押します。
 5. コマンドで算定する場合: tokkou calc 入力.xlsx （結果は「入力_算定結果.xlsx」として同じフォルダに書き出されます）
+"""
 
-Windows 以外（Linux・Mac）では install.sh を実行します（PYTHON=python{python} sh install.sh）。
+
+def _posix_steps(python: str) -> str:
+    return f"""1. Python {python} を入れます（既に入っていれば不要です。python{python} --version で確かめられます）。
+2. このフォルダを丸ごと導入先の PC にコピーします（USB メモリなど、庁内の持込み手順に従ってください）。
+3. 端末でこのフォルダに移り、次を実行します（仮想環境の中で実行する場合は PYTHON=python を付けます）:
+     PYTHON=python{python} sh {INSTALL_SH}
+   中で実行するのは次のコマンドです:
+     python{python} -m pip install --no-index --find-links "このフォルダ/{WHEELS}" tokkou
+   最後に「tokkou {__version__}」と表示されれば導入できています。
+4. コマンドで算定します: tokkou calc 入力.xlsx （結果は「入力_算定結果.xlsx」として同じフォルダに書き出されます）
+   Excel の関数（=COORD_CAP("専任") など）は Windows の Excel で使います（Windows 用の一式で導入）。
 """
 
 
