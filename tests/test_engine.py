@@ -141,3 +141,75 @@ def test_large_batch_path_matches_small_path_for_shared_persons():
     for (body, pid), grp in pd.DataFrame(rows).groupby(["body_name", "person_id"]):
         small = engine.evaluate_frame(grp.reset_index(drop=True))
         assert list(small["measure_amount"]) == list(big.loc[grp.index, "measure_amount"])
+
+
+# ---- the one-line path (engine_xp.ONE: the same stages on Python scalars) equals the batch path ----
+
+def _full(r: engine.LineResult):
+    return (r.eligible_cost, r.rate, r.measure_amount, r.status, r.reasons, r.rule_ids, r.trace, r.events,
+            r.error_keys)
+
+
+def _one_equals_batch(rec, rb=None, defaults=None):
+    one = engine.evaluate_one(rec, rb, defaults, trace=True)
+    batch = engine.evaluate_records([rec], rb, defaults, trace=True)[0]
+    assert _full(one) == _full(batch), rec
+    assert type(one.eligible_cost) is type(batch.eligible_cost) and type(one.rate) is type(batch.rate)
+    return one
+
+
+MESSY = st.sampled_from([None, "", "#N/A", "abc", -5, "1,2,3", 1.5, "０.５", True, [1, 2], "1e9999", "令和"])
+
+
+@st.composite
+def messy_line(draw):
+    """A line as offices type it, with any field replaced by a bad value now and then."""
+    rec = draw(line(person_pool=["A", "B"]))
+    rec["fiscal_index"] = draw(st.sampled_from([None, "0.3", "0.45", 0.9, "1.2", "x"]))
+    rec["months_served"] = draw(st.sampled_from([None, 6, 12, "13", "3ヶ月"]))
+    rec["pref_grant"] = draw(st.sampled_from([None, "はい", "いいえ"]))
+    rec["body_code"] = draw(st.sampled_from([None, None, "131016", "13101", "012025", "999999", "130001"]))
+    rec["fiscal_year"] = draw(st.sampled_from([rec["fiscal_year"], "", None]))  # blank: the default's
+    for key in draw(st.lists(st.sampled_from(sorted(rec)), max_size=3)):
+        rec[key] = draw(MESSY)
+    if draw(st.booleans()):
+        rec = {k: v for k, v in rec.items() if v is not None}
+    return rec
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messy_line(), st.sampled_from([None, {"fiscal_year": 2024}, {"fiscal_year": "令和8", "body_type": "都道府県"}]))
+def test_one_line_path_equals_batch_on_random_lines(rec, defaults):
+    """Every field of the result (reasons, rule events, error columns, trace) is the batch's."""
+    _one_equals_batch(rec, defaults=defaults)
+
+
+def test_one_line_path_equals_batch_on_every_rule_case(tmp_path):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from rulecases import load_cases, rulebook_with
+    checked = 0
+    for k, case in enumerate(load_cases()):
+        rb = rulebook_with(case["settings"], tmp_path / str(k)) if case.get("settings") else RB
+        for rec in case["lines"]:
+            _one_equals_batch(rec, rb)
+            checked += 1
+    assert checked > 100
+
+
+def test_one_line_path_builds_no_numpy_column(monkeypatch):
+    """The scalar path really is scalar: no stage state holds an array (tables of the rulebook aside)."""
+    from tokkou import engine_stages, engine_xp
+    seen = []
+    real = engine_stages.status_and_reasons
+
+    def spy(s):
+        out = real(s)
+        if s.xp is engine_xp.ONE:
+            seen.append([k for k, v in {**s.a, **out}.items() if isinstance(v, np.ndarray)])
+        return out
+    monkeypatch.setattr(engine_stages, "status_and_reasons", spy)
+    r = engine.evaluate_line(body_type="市町村", fiscal_year=2025, category="④", cost=8_000_000, employment="専任",
+                             person_id="K1", months_served=6)
+    assert r.status == "partial" and seen == [[]]

@@ -24,10 +24,14 @@ def test_each_stage_is_short_and_cites_the_notice():
 
 
 def test_evaluate_columns_runs_the_stages_in_the_notices_order():
-    tree = ast.parse(inspect.getsource(engine.evaluate_columns))
+    tree = ast.parse(inspect.getsource(engine._run_stages))
     calls = [n.func.attr for n in ast.walk(tree)
              if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in STAGES]
     assert calls == list(STAGES)
+    # the batch path and the one-line path (engine_xp.ONE) run that one sequence
+    for face in (engine.evaluate_columns, engine.evaluate_one):
+        tree = ast.parse(inspect.getsource(face))
+        assert any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "_run_stages" for n in ast.walk(tree))
 
 
 def test_no_engine_module_has_a_long_function():

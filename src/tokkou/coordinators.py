@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 
 @dataclass
@@ -35,61 +34,62 @@ class PersonState:
 
 def group_persons(s) -> None:
     """Who is one person, and the rules decided per person: SELECT-COOPERATOR (記2(4)③),
-    COND-STUDY-PLAN (記2(2)④); conflicting or missing 従事形態 are input errors (INTERP-COORD-PERSON)."""
-    ctx, P, a = s.ctx, s.P, s.a
+    COND-STUDY-PLAN (記2(2)④); conflicting or missing 従事形態 are input errors (INTERP-COORD-PERSON).
+    Runs on `s.xp` (engine_xp): for one line, the person is that line."""
+    ctx, P, a, xp = s.ctx, s.P, s.a, s.xp
+    sub, subset = xp.sub, xp.subset
     identity = ctx.setting("coordinator_identity")
     item_study = ctx.item_flag("study")
     coord = a["coord"]
     a["emp"] = P["employment"].take(-1, np.int64)
-    if not coord.any():
+    if not xp.any(coord):
         return
-    idx = np.flatnonzero(coord)
+    idx = xp.rows(coord)
     if identity.require_person_id:
-        s.rule_error(idx[~P["person_id"].given[idx]], ("INTERP-COORD-PERSON", "missing_person"))
-    g = _person_groups(P, idx, a["fy"])
-    ng = int(g.max(initial=-1)) + 1
-    months = P["months_served"].take(12, np.int64)[idx]
-    months_given = P["months_served"].given[idx]
-    g_emp = _consolidate(a["emp"][idx], g, ng)
-    g_other = _consolidate(P["other_measure"].take(-1, np.int64)[idx], g, ng)
-    g_months = _consolidate(np.where(months_given, months, -1), g, ng)
+        s.rule_error(subset(idx, xp.not_(sub(P["person_id"].given, idx))), ("INTERP-COORD-PERSON", "missing_person"))
+    g = _person_groups(xp, P, idx, a["fy"])
+    ng = xp.count_groups(g)
+    months = sub(P["months_served"].take(12, np.int64), idx)
+    months_given = sub(P["months_served"].given, idx)
+    g_emp = _consolidate(xp, sub(a["emp"], idx), g, ng)
+    g_other = _consolidate(xp, sub(P["other_measure"].take(-1, np.int64), idx), g, ng)
+    g_months = _consolidate(xp, xp.where(months_given, months, -1), g, ng)
     conflict = (g_emp == -2) | (g_other == -2) | (g_months == -2)
-    s.rule_error(idx[conflict[g]], ("INTERP-COORD-PERSON", "conflict"))
-    s.rule_error(idx[(g_emp == -1)[g]], ("INTERP-COORD-PERSON", "missing_employment"))
-    study = s.flags["study_coordinator"][idx] | item_study[a["item"][idx]]
-    g_study = np.zeros(ng, dtype=bool)
-    g_plan = np.zeros(ng, dtype=bool)
-    np.logical_or.at(g_study, g, study)
-    np.logical_or.at(g_plan, g, s.flags["in_strategy_plan"][idx])
-    a["emp"][idx] = g_emp[g]
-    other = g_other[g]
-    s.mark(idx[(other >= 0) & (other != ctx.no_measure)], ("SELECT-COOPERATOR", "excluded"))
-    s.mark(idx[(g_study & ~g_plan)[g]], ("COND-STUDY-PLAN", "excluded"))
-    months = np.where(g_months[g] > 0, g_months[g], 12)
+    s.rule_error(subset(idx, sub(conflict, g)), ("INTERP-COORD-PERSON", "conflict"))
+    s.rule_error(subset(idx, sub(g_emp == -1, g)), ("INTERP-COORD-PERSON", "missing_employment"))
+    study = sub(s.flags["study_coordinator"], idx) | xp.lookup(item_study, sub(a["item"], idx))
+    g_study = xp.group_any(g, study, ng)
+    g_plan = xp.group_any(g, sub(s.flags["in_strategy_plan"], idx), ng)
+    a["emp"] = xp.fill(a["emp"], idx, sub(g_emp, g))
+    other = sub(g_other, g)
+    s.mark(subset(idx, (other >= 0) & (other != ctx.no_measure)), ("SELECT-COOPERATOR", "excluded"))
+    s.mark(subset(idx, sub(g_study & xp.not_(g_plan), g)), ("COND-STUDY-PLAN", "excluded"))
+    person_months = sub(g_months, g)
+    months = xp.where(person_months > 0, person_months, 12)
     s.person = PersonState(idx=idx, g=g, ng=ng, months=months, part_year=months_given & (months < 12))
 
 
-def _person_groups(P, idx: np.ndarray, fy: np.ndarray) -> np.ndarray:
+def _person_groups(xp, P, idx: np.ndarray, fy: np.ndarray) -> np.ndarray:
     """Group number of each ④ line: one person = same body (code, else name), year and person id."""
     code, n_code = P["body_code"].value_codes()
     name, _ = P["body_name"].value_codes()
     pid, n_pid = P["person_id"].value_codes()
-    code, name, pid = code[idx], name[idx], pid[idx]
-    body = np.where(code >= 0, code, n_code + 1 + name)
+    code, name, pid = xp.sub(code, idx), xp.sub(name, idx), xp.sub(pid, idx)
+    body = xp.where(code >= 0, code, n_code + 1 + name)
     lone = pid < 0
-    pid = np.where(lone, n_pid + np.arange(len(idx)), pid)  # a line without id stands alone
-    key = (body * 256 + (fy[idx] - 1900).clip(0, 255)) * (n_pid + len(idx) + 1) + pid
-    return pd.factorize(key)[0].astype(np.int64)
+    size = xp.size(idx)
+    pid = xp.where(lone, n_pid + xp.arange(size), pid)  # a line without id stands alone
+    key = (body * 256 + xp.clip(xp.sub(fy, idx) - 1900, 0, 255)) * (n_pid + size + 1) + pid
+    return xp.factorize(key)
 
 
-def _consolidate(values: np.ndarray, g: np.ndarray, ng: int) -> np.ndarray:
+def _consolidate(xp, values: np.ndarray, g: np.ndarray, ng: int) -> np.ndarray:
     """Per group: the one value given (≥0), -1 when none given, -2 when they differ."""
-    lo = np.full(ng, np.iinfo(np.int64).max, dtype=np.int64)
-    hi = np.full(ng, -1, dtype=np.int64)
+    top = np.iinfo(np.int64).max
     given = values >= 0
-    np.minimum.at(lo, g[given], values[given])
-    np.maximum.at(hi, g[given], values[given])
-    return np.where(hi < 0, -1, np.where(lo == hi, hi, -2))
+    lo = xp.group_min(g, xp.where(given, values, top), ng, top)
+    hi = xp.group_max(g, xp.where(given, values, -1), ng, -1)
+    return xp.where(hi < 0, -1, xp.where(lo == hi, hi, -2))
 
 
 def _period_values(ctx):
@@ -105,85 +105,65 @@ def _period_values(ctx):
 def apply_caps(s) -> None:
     """記2(3)②: per person, min(sum of eligible cost × rate, cap for 専任 or 兼務), floored to the
     rounding unit; the capped total is split back onto the person's lines (largest remainders)."""
-    ctx, a = s.ctx, s.a
+    ctx, a, xp = s.ctx, s.a, s.xp
+    sub = xp.sub
     caps_d, caps_c, rates, monthly, unit = _period_values(ctx)
     ps = s.person
     if ps is None:
         return
-    keep = ~a["err"][ps.idx]
-    idx, g, months, part_year = ps.idx[keep], ps.g[keep], ps.months[keep], ps.part_year[keep]
-    if not len(idx):
+    keep = xp.not_(sub(a["err"], ps.idx))
+    if not xp.any(keep):
         s.person = None
         return
-    b = a["bucket"][idx]
-    dedicated = a["emp"][idx] == ctx.dedicated
-    full_cap = np.where(dedicated, caps_d[b], caps_c[b])
-    cap = np.where(part_year, full_cap * months // 12, full_cap) if monthly else full_cap
-    counted = a["counted"][idx]
-    e = np.where(counted, a["eligible"][idx], 0)
-    total, rated, person_sum = _person_totals(ps.ng, g, e, cap, b, rates, unit)
-    share = _split(idx, g, e, total, ps.ng)
-    a["measure"][idx[counted]] = share[counted]
-    a["rate_obj"][idx] = np.array([r.normalize() for r in rates], dtype=object)[b]
-    _mark_events(s, idx[counted], dedicated[counted], (rated > cap)[counted], part_year[counted], monthly,
-                 (np.minimum(rated, cap) != total)[counted])
-    lines = np.bincount(g, minlength=ps.ng)[g]
+    idx, g, months, part_year = xp.subset(ps.idx, keep), sub(ps.g, keep), sub(ps.months, keep), sub(ps.part_year, keep)
+    b = sub(a["bucket"], idx)
+    dedicated = sub(a["emp"], idx) == ctx.dedicated
+    full_cap = xp.where(dedicated, xp.lookup(caps_d, b), xp.lookup(caps_c, b))
+    cap = xp.where(part_year, full_cap * months // 12, full_cap) if monthly else full_cap
+    counted = sub(a["counted"], idx)
+    e = xp.where(counted, sub(a["eligible"], idx), 0)
+    total, rated, person_sum = _person_totals(xp, ps.ng, g, e, cap, b, rates, unit)
+    share = _split(xp, idx, g, e, total, ps.ng)
+    a["measure"] = xp.fill(a["measure"], xp.subset(idx, counted), sub(share, counted))
+    a["rate_obj"] = xp.fill(a["rate_obj"], idx, xp.lookup([r.normalize() for r in rates], b, object))
+    _mark_events(s, xp.subset(idx, counted), sub(dedicated, counted), sub(rated > cap, counted),
+                 sub(part_year, counted), monthly, sub(xp.minimum(rated, cap) != total, counted))
+    lines = sub(xp.group_count(g, ps.ng), g)
     ps.idx, ps.g, ps.dedicated, ps.cap, ps.full_cap = idx, g, dedicated, cap, full_cap
     ps.person_sum, ps.rated, ps.total, ps.lines = person_sum, rated, total, lines
     ps.months, ps.part_year = months, part_year
-    ps.person_rate = np.array(rates, dtype=object)[b]
+    ps.person_rate = xp.lookup(rates, b, object)
 
 
-def _person_totals(ng, g, e, cap, b, rates, unit):
+def _person_totals(xp, ng, g, e, cap, b, rates, unit):
     """Per ④ line: the person's capped total T, the rated sum and the plain sum of eligible costs."""
-    S = np.zeros(ng, dtype=np.int64)
-    np.add.at(S, g, e)
-    nums = np.array([r.as_integer_ratio()[0] for r in rates], dtype=np.int64)
-    dens = np.array([r.as_integer_ratio()[1] for r in rates], dtype=np.int64)
-    g_num = np.ones(ng, dtype=np.int64)
-    g_den = np.ones(ng, dtype=np.int64)
-    g_cap = np.zeros(ng, dtype=np.int64)
-    g_num[g], g_den[g], g_cap[g] = nums[b], dens[b], cap
-    if len(S) and int(S.max(initial=0)) * int(g_num.max(initial=1)) >= 2**62:  # many 1兆円 lines: exact ints
-        rated = (S.astype(object) * g_num.astype(object) // g_den.astype(object)).astype(np.int64)
-    else:
-        rated = S * g_num // g_den
-    T = np.minimum(rated, g_cap) // unit * unit
-    return T[g], rated[g], S[g]
+    S = xp.group_sum(g, e, ng)
+    nums = [r.as_integer_ratio()[0] for r in rates]
+    dens = [r.as_integer_ratio()[1] for r in rates]
+    g_num = xp.scatter(g, xp.lookup(nums, b, np.int64), ng, 1)
+    g_den = xp.scatter(g, xp.lookup(dens, b, np.int64), ng, 1)
+    g_cap = xp.scatter(g, cap, ng, 0)
+    rated = xp.muldiv(S, g_num, g_den)
+    T = xp.minimum(rated, g_cap) // unit * unit
+    return xp.sub(T, g), xp.sub(rated, g), xp.sub(S, g)
 
 
-def _split(idx, g, e, Tl, ng):
+def _split(xp, idx, g, e, Tl, ng):
     """Each line's share of its person's total: floor share, then largest remainders (ties: row order)."""
-    S = np.zeros(ng, dtype=np.int64)
-    np.add.at(S, g, e)
-    Sl = S[g]
-    safe = np.where(Sl > 0, Sl, 1)
-    if len(e) and int(e.max(initial=0)) * int(Tl.max(initial=0)) >= 2**62:
-        share, rem = np.divmod(e.astype(object) * Tl.astype(object), safe.astype(object))
-        share, rem = share.astype(np.int64), rem.astype(np.int64)
-    else:
-        share, rem = np.divmod(e * Tl, safe)
-    got = np.zeros(ng, dtype=np.int64)
-    np.add.at(got, g, share)
-    T = np.zeros(ng, dtype=np.int64)
-    T[g] = Tl
-    short = T - got
-    order = np.lexsort((idx, -rem, g))
-    gs = g[order]
-    first = np.r_[0, np.flatnonzero(np.diff(gs)) + 1]
-    pos = np.arange(len(gs)) - np.repeat(first, np.diff(np.r_[first, len(gs)]))
-    bump = np.zeros(len(gs), dtype=np.int64)
-    bump[(pos < short[gs]) & (e[order] > 0)] = 1
-    share[order] += bump
-    return share
+    Sl = xp.sub(xp.group_sum(g, e, ng), g)
+    share, rem = xp.divmod_exact(e, Tl, xp.where(Sl > 0, Sl, 1))
+    short = xp.scatter(g, Tl, ng, 0) - xp.group_sum(g, share, ng)
+    pos = xp.rank_in_group(g, -rem, idx)  # largest remainder first, ties in row order
+    return share + xp.where((pos < xp.sub(short, g)) & (e > 0), 1, 0)
 
 
 def _mark_events(s, ok, dedicated, capped, part_year, monthly, rounded) -> None:
+    subset, not_ = s.xp.subset, s.xp.not_
     s.mark(ok, ("COORD-COSTS", "applied"))
     s.mark(ok, ("INTERP-COORD-RATE", "applied"))
     for is_ded, name in ((True, "CAP-COORD-DEDICATED"), (False, "CAP-COORD-CONCURRENT")):
         sel = dedicated == is_ded
-        s.mark(ok[sel & capped], (name, "capped"))
-        s.mark(ok[sel & ~capped], (name, "within"))
-    s.mark(ok[part_year], ("INTERP-PRORATION", "prorated" if monthly else "not_prorated"))
-    s.mark(ok[rounded], ("INTERP-ROUNDING", "applied"))
+        s.mark(subset(ok, sel & capped), (name, "capped"))
+        s.mark(subset(ok, sel & not_(capped)), (name, "within"))
+    s.mark(subset(ok, part_year), ("INTERP-PRORATION", "prorated" if monthly else "not_prorated"))
+    s.mark(subset(ok, rounded), ("INTERP-ROUNDING", "applied"))

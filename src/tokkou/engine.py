@@ -8,6 +8,8 @@ structure (`Details`: rule events and error column keys per line) so faces never
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +22,7 @@ from . import amounts
 from . import engine_stages as stages
 from . import rulebook as rulebook_mod
 from .engine_context import RULE_ERRORS, Context
+from .engine_xp import ONE
 from .normalize import BY_KEY, OUTPUT_COLUMNS, header_key, is_blank
 from .render import STATUS_JA
 from .rulebook import Rulebook, RulebookError
@@ -57,12 +60,15 @@ class Details:
 
     def error_keys_at(self, i: int) -> tuple[str, ...]:
         """Input column keys named by line i's errors (in the order the errors were found)."""
-        keys = [k for k, _ in self.errors.get(int(i), []) if k]
-        return tuple(dict.fromkeys(keys))
+        return _error_keys(self.errors.get(int(i), []))
 
     def rule_errors_at(self, i: int) -> tuple[tuple[str, str], ...]:
         m = int(self.rule_errors[i])
         return tuple(e for b, e in enumerate(RULE_ERRORS) if m >> b & 1)
+
+
+def _error_keys(errors: list[tuple[str | None, str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(k for k, _ in errors if k))
 
 
 _CONTEXTS: dict[str, Context] = {}
@@ -121,6 +127,15 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     """Apply every rule to n lines given as {key: values}; returns the output columns (numpy arrays),
     `error` (bool per line), `trace` when asked, and `details` (`Details`)."""
     s = stages.LineState(ctx=context(rb), n=n)
+    out = _run_stages(s, columns, defaults)
+    if trace:
+        from .engine_trace import trace_column
+        out["trace"] = trace_column(s, out["rule_ids"])
+    out["details"] = Details(s.ctx, s.events, s.rule_err, s.errors)
+    return out
+
+
+def _run_stages(s: stages.LineState, columns: Mapping[str, Any], defaults: Mapping[str, Any] | None) -> dict:
     stages.read_inputs(s, columns, defaults)
     stages.who_and_when(s)
     stages.amounts(s)
@@ -128,12 +143,7 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     stages.exclusions(s)
     stages.eligible_cost(s)
     stages.rate_and_measure(s)
-    out = stages.status_and_reasons(s)
-    if trace:
-        from .engine_trace import trace_column
-        out["trace"] = trace_column(s, out["rule_ids"])
-    out["details"] = Details(s.ctx, s.events, s.rule_err, s.errors)
-    return out
+    return stages.status_and_reasons(s)
 
 
 # ---- faces of the core ---------------------------------------------------------------------
@@ -240,5 +250,44 @@ def evaluate_records(records: Sequence[Mapping[str, Any]], rb: Rulebook | None =
 
 def evaluate_line(rb: Rulebook | None = None, defaults: Mapping[str, Any] | None = None,
                   **fields: Any) -> LineResult:
-    """Single-line path (UDFs): one line's fields by key, Japanese names accepted."""
-    return evaluate_records([fields], rb, defaults)[0]
+    """Single-line path (UDFs): one line's fields by key, Japanese names accepted; with its trace."""
+    return evaluate_one(fields, rb, defaults, trace=True)
+
+
+# Columns whose reading is batch-only (bodies by name, open 経費項目 and 予算の節 wording): a line
+# with one of them goes through evaluate_records, a batch of one.
+_BATCH_ONLY = frozenset(("body_name", "item", "budget_section"))
+
+
+def evaluate_one(fields: Mapping[str, Any], rb: Rulebook | None = None, defaults: Mapping[str, Any] | None = None,
+                 trace: bool = False) -> LineResult:
+    """One line through the same stages on Python scalars (engine_xp.ONE): no numpy arrays built.
+    Equal to `evaluate_records([fields], ...)[0]` (tests/test_engine.py proves it)."""
+    columns: dict[str, Any] = {}
+    for k, v in fields.items():
+        key = header_key(k)
+        if key in BY_KEY:
+            columns[key] = amounts.scale_cell(v, str(k)) if BY_KEY[key].kind == "yen" else v
+    if not _BATCH_ONLY.isdisjoint(columns):
+        return evaluate_records([fields], rb, defaults, trace)[0]
+    s = stages.LineState(ctx=context(rb), n=1, xp=ONE)
+    out = _run_stages(s, columns, defaults)
+    err = out["error"]
+    text = ""
+    if trace:
+        from .engine_trace import trace_column
+        text = trace_column(_as_rows(s), [out["rule_ids"]])[0]
+    return LineResult(None if err else int(out["eligible_cost"]), out["rate"], None if err else int(out["measure_amount"]),
+                      out["status"], out["reasons"], tuple(out["rule_ids"].split()), text,
+                      tuple(s.ctx.decode(int(s.events))), _error_keys(s.errors.get(0, [])))
+
+
+def _as_rows(s: stages.LineState) -> stages.LineState:
+    """A one-line state as a batch of one (1-element lists) for the row-wise trace."""
+    ps = s.person
+    if ps is not None:
+        ps = copy.copy(ps)
+        for f in dataclasses.fields(ps):
+            if f.name not in ("ng",):
+                setattr(ps, f.name, [0] if f.name == "idx" else [getattr(ps, f.name)])
+    return dataclasses.replace(s, a={k: [v] for k, v in s.a.items()}, person=ps)

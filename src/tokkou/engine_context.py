@@ -155,15 +155,20 @@ class Context:
         """Per category id 0..5: KIND_GENERAL or KIND_COORDINATOR from `rate_kind` (0: none)."""
         self.used.add("categories.rate_kind")
         kinds = {"general": KIND_GENERAL, "coordinator": KIND_COORDINATOR}
-        out = np.zeros(6, dtype=np.int64)
-        for c in self.rb.model.categories:
-            out[c.id] = kinds[c.rate_kind]
-        return out
+
+        def make():
+            out = np.zeros(6, dtype=np.int64)
+            for c in self.rb.model.categories:
+                out[c.id] = kinds[c.rate_kind]
+            return out
+        return self._table(("category_kind",), make)
 
     # ---- periods and texts -----------------------------------------------------------------------
-    def year_bucket(self, fy: np.ndarray) -> np.ndarray:
-        """Index of the parameter period each year falls in."""
-        return np.maximum(np.searchsorted(np.array(self.years), fy, side="right") - 1, 0)
+    def year_bucket(self, fy: np.ndarray, xp=None) -> np.ndarray:
+        """Index of the parameter period each year falls in (xp: engine_xp namespace, numpy by default)."""
+        if xp is None:
+            return np.maximum(np.searchsorted(np.array(self.years), fy, side="right") - 1, 0)
+        return xp.bucket(self.years, fy)
 
     def message_params(self, bucket: int) -> dict[str, str]:
         year = self.years[bucket]

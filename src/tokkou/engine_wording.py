@@ -75,16 +75,18 @@ def append_notes(wording, err, reasons, rule_ids) -> None:
             rule_ids[row] = " ".join([rule_ids[row], *added]).strip()
 
 
-def word_excluded(ctx, events: np.ndarray, excluded: np.ndarray) -> None:
+def word_excluded(ctx, events: np.ndarray, excluded: np.ndarray, xp) -> np.ndarray:
     """An excluded line's reason never says it was computed (「算定しました」): its category is named,
-    not applied; a digital bond that takes the whole cost says nothing is left."""
-    if not excluded.any():
-        return
+    not applied; a digital bond that takes the whole cost says nothing is left. Returns the events
+    (xp: the stages' array namespace, engine_xp)."""
+    if not xp.any(excluded):
+        return events
     bit = ctx.bit
     zero = np.int64(0)  # an older rulebook without the wording: the sentence is left out
     swaps = [(bit[(f"CAT-{c}", "applied")], bit.get((f"CAT-{c}", "classified"), zero)) for c in range(1, 6)]
     swaps.append((bit[("EXCL-DIGITAL-BOND", "deducted")], bit.get(("EXCL-DIGITAL-BOND", "deducted_all"), zero)))
     for old, new in swaps:
         hit = excluded & ((events & old) != 0)
-        events[hit] = (events[hit] & ~old) | new
-    events[excluded] &= ~(bit[("COORD-COSTS", "applied")] | bit[("INTERP-COORD-RATE", "applied")])
+        events = xp.fill(events, hit, (xp.sub(events, hit) & ~old) | new)
+    coord = ~(bit[("COORD-COSTS", "applied")] | bit[("INTERP-COORD-RATE", "applied")])
+    return xp.fill(events, excluded, xp.sub(events, excluded) & coord)

@@ -517,25 +517,31 @@ def parse_column(values, parser, column: Column, errors: dict[int, list[str]]) -
         codes, uniq = _factorize(values)
         uniques = list(uniq)
     parsed_vals, parsed_err, parsed_given = [], [], []
-    quick = _yen_quick if parser is parse_yen else None
     for u in uniques:
-        if quick is not None and (val := quick(u)) is not None:
-            parsed_vals.append(val), parsed_err.append(None), parsed_given.append(True)
-            continue
-        if is_blank(u):
-            parsed_vals.append(None), parsed_err.append(None), parsed_given.append(False)
-            continue
-        val, err = _parse_cell(parser, u)
-        parsed_vals.append(None if err else val), parsed_err.append(err), parsed_given.append(True)
+        val, err, given = parse_value(u, parser)
+        parsed_vals.append(None if err else val), parsed_err.append(err), parsed_given.append(given)
     codes = np.where(codes < 0, len(uniques), codes)
     given = np.array(parsed_given + [False], dtype=bool)[codes]
     if any(parsed_err):
         bad = np.array([e is not None for e in parsed_err] + [False])
         for row in np.flatnonzero(bad[codes]):
-            u = uniques[codes[row]]
-            errors.setdefault(int(row), []).append(
-                f"列「{column.ja}」({column.key}) の値「{_show(u)}」: {parsed_err[codes[row]]}。")
+            errors.setdefault(int(row), []).append(value_problem(column, uniques[codes[row]], parsed_err[codes[row]]))
     return Parsed(codes=codes, values=parsed_vals, given=given)
+
+
+def parse_value(u: Any, parser) -> tuple[Any, str | None, bool]:
+    """One distinct cell of a column: (value, problem, given). parse_column's step, and the whole of
+    it for the one-line path (engine_xp.One)."""
+    if parser is parse_yen and (val := _yen_quick(u)) is not None:
+        return val, None, True
+    if is_blank(u):
+        return None, None, False
+    val, err = _parse_cell(parser, u)
+    return val, err, True
+
+
+def value_problem(column: Column, u: Any, problem: str) -> str:
+    return f"列「{column.ja}」({column.key}) の値「{_show(u)}」: {problem}。"
 
 
 class Opaque:
