@@ -316,7 +316,7 @@ def test_every_function_has_an_error_test():
 def test_unexpected_failure_is_a_short_message_not_a_traceback(monkeypatch):
     def boom(*a, **k):
         raise ZeroDivisionError("deep inside")
-    monkeypatch.setattr(engine, "evaluate_line", boom)
+    monkeypatch.setattr(engine, "evaluate_one", boom)  # what a one-cell formula calls
     with pytest.raises(XlwingsError) as e:
         call("MEASURE_AMOUNT", 1, 1000)
     assert "予期しない問題" in str(e.value) and "Traceback" not in str(e.value)

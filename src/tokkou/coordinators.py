@@ -94,8 +94,8 @@ def _consolidate(xp, values: np.ndarray, g: np.ndarray, ng: int) -> np.ndarray:
 
 def _period_values(ctx):
     """Caps (円) and the coordinator rate per parameter period; proration and rounding settings."""
-    caps_d = ctx.param("coord_cap_dedicated").astype(np.int64)
-    caps_c = ctx.param("coord_cap_concurrent").astype(np.int64)
+    caps_d = ctx.param("coord_cap_dedicated", np.int64)
+    caps_c = ctx.param("coord_cap_concurrent", np.int64)
     rates = list(ctx.param("coordinator_rate"))
     monthly = ctx.setting("proration").mode == "monthly"
     unit = ctx.setting("rounding").unit
@@ -107,7 +107,7 @@ def apply_caps(s) -> None:
     rounding unit; the capped total is split back onto the person's lines (largest remainders)."""
     ctx, a, xp = s.ctx, s.a, s.xp
     sub = xp.sub
-    caps_d, caps_c, rates, monthly, unit = _period_values(ctx)
+    caps_d, caps_c, rates, monthly, unit = _period_values(ctx)  # read even without ④ lines: rules check
     ps = s.person
     if ps is None:
         return

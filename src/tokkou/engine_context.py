@@ -97,6 +97,7 @@ class Context:
         if len(self.events) > MAX_EVENTS:
             raise RulebookError(f"{rb.path}: when のあるルールが多すぎます（結果の種類 {len(self.events)}、上限 {MAX_EVENTS}）。")
         self.bit = {e: np.int64(1) << np.int64(i) for i, e in enumerate(self.events)}
+        self.bit_int = {e: 1 << i for i, e in enumerate(self.events)}  # the one-line path's (Python ints)
         self.exclusion_mask = np.int64(0)
         for e in self.exclusions:
             self.exclusion_mask |= self.bit[e]

@@ -50,11 +50,12 @@ class LineState:
 
     def mark(self, where: np.ndarray, event: tuple[str, str]) -> None:
         """Set an event on the rows of a boolean mask or of an index array (ONE: a bool)."""
-        bit = self.ctx.bit[event]
         if self.xp.one:
             if where:
-                self.events |= int(bit)
-        elif where.dtype == bool:
+                self.events |= self.ctx.bit_int[event]
+            return
+        bit = self.ctx.bit[event]
+        if where.dtype == bool:
             np.bitwise_or(self.events, bit, out=self.events, where=where)
         else:
             self.events[where] |= bit

@@ -205,6 +205,13 @@ class Batch:
         return out
 
 
+# Parsed cells of the one-line path by (parser, type, value): parsing is a pure function of those
+# (the parsers belong to one rulebook's `Parsers`), and results are immutable (int, Decimal, bool, str).
+_CACHED_TYPES = frozenset((str, int, float, bool))
+_PARSED: dict[tuple, tuple[Any, str | None, bool]] = {}
+_PARSED_MAX = 50_000
+
+
 class One:
     """Python scalars: one line."""
 
@@ -326,8 +333,19 @@ class One:
 
     @staticmethod
     def parse_column(value, parser, column, errors: dict[int, list[str]]) -> ParsedOne:
-        """parse_column for one cell: the same per-value step (`normalize.parse_value`)."""
-        val, err, given = parse_value(value, parser)
+        """parse_column for one cell: the same per-value step (`normalize.parse_value`), computed once
+        per distinct (parser, value) — Excel recalculates the same 区分, 年度, 団体区分 in every line."""
+        kind = type(value)
+        if kind in _CACHED_TYPES and (kind is not str or len(value) <= 200):  # no hostile megabyte keys
+            key = (parser, kind, value)
+            hit = _PARSED.get(key)
+            if hit is None:
+                if len(_PARSED) >= _PARSED_MAX:
+                    _PARSED.clear()
+                hit = _PARSED[key] = parse_value(value, parser)
+            val, err, given = hit
+        else:
+            val, err, given = parse_value(value, parser)
         if err:
             errors.setdefault(0, []).append(value_problem(column, value, err))
         return ParsedOne(values=[None if err else val], given=given)

@@ -79,10 +79,16 @@ def _parsers() -> Parsers:
     return p
 
 
+_DEFAULT_YEAR: dict[str, int] = {}
+
+
 def default_year() -> int:
     """The latest fiscal year the rulebook defines values for (2025 for the FY2025 rulebook)."""
     rb = _rb()
-    return max([rb.model.valid_from, *rb.param_years()])
+    year = _DEFAULT_YEAR.get(rb.sha256)
+    if year is None:
+        year = _DEFAULT_YEAR[rb.sha256] = max([rb.model.valid_from, *rb.param_years()])
+    return year
 
 
 def _error_value(v: Any) -> str | None:
@@ -205,15 +211,15 @@ def _fill_defaults(rec: dict[str, Any], year: int, index: int, single: bool = Tr
         rec["person_id"] = f"{_PERSON_PLACEHOLDER}{index + 1}"  # one formula line = one coordinator
 
 
-def _evaluate(records: list[dict[str, Any] | None]) -> list[engine.LineResult | None]:
+def _evaluate(records: list[dict[str, Any] | None], trace: bool = True) -> list[engine.LineResult | None]:
     # blank fields are left out: the engine reads an absent field as blank, and each field costs
     present = [{k: v for k, v in r.items() if v is not None} for r in records if r is not None]
     if not present:
         return [None] * len(records)
     if len(present) == 1:
-        results = iter([engine.evaluate_line(_rb(), **present[0])])
+        results = iter([engine.evaluate_one(present[0], _rb(), trace=trace)])
     else:
-        results = iter(engine.evaluate_records(present, _rb()))
+        results = iter(engine.evaluate_records(present, _rb(), trace=trace))
     return [None if r is None else next(results) for r in records]
 
 
@@ -227,15 +233,64 @@ def _first_error(rec: dict[str, Any] | None, keys: Iterable[str]) -> str | None:
     return None
 
 
+_RANGE = object()  # an argument of more than one cell
+
+
+def _one_cell(v: Any) -> Any:
+    """A one-cell argument's clean value (as `_grid` gives it), or _RANGE."""
+    if isinstance(v, list):
+        if len(v) != 1:
+            return None if not v else _RANGE
+        v = v[0]
+        if isinstance(v, list):
+            if len(v) != 1:
+                return _RANGE
+            v = v[0]
+    return _cell(v)
+
+
+def _one_cell_record(keys: tuple[str, ...], args: tuple) -> dict[str, Any] | None:
+    """The filled arguments of a formula whose every argument is one cell (what Excel sends per
+    cell, so this is the common call), by key; None when an argument is a range."""
+    rec: dict[str, Any] = {}
+    for k, v in zip(keys, args):
+        if v is None:
+            continue
+        cell = _one_cell(v)
+        if cell is _RANGE:
+            return None
+        if cell is not None and not is_blank(cell):
+            rec[k] = cell
+    return rec
+
+
 def _line_function(name: str, keys: tuple[str, ...], pick: Callable[[engine.LineResult], Any],
-                   explain_errors: bool = False, fixed: dict[str, Any] | None = None) -> Callable:
-    """A UDF over the line arguments `keys`: one value per line, spilled for ranges."""
+                   explain_errors: bool = False, fixed: dict[str, Any] | None = None, trace: bool = False) -> Callable:
+    """A UDF over the line arguments `keys`: one value per line, spilled for ranges. `trace`: the
+    engine's 計算過程 is needed (EXPLAIN_LINE); the other functions skip building it."""
+    category_at = keys.index("category") if "category" in keys else len(keys)
+
+    def one_line(rec: dict[str, Any], blank_check: bool):
+        """The same steps as the range path below, for one line (`_records`, `_evaluate`)."""
+        if blank_check and rec.get("category") is None and rec.get("cost") is None:
+            return ""
+        if fixed:
+            rec.update(fixed)
+        _fill_defaults(rec, default_year(), 0)
+        err = None if explain_errors else _first_error(rec, keys)
+        if err:
+            return err
+        present = {k: v for k, v in rec.items() if v is not None}
+        return pick(engine.evaluate_one(present, _rb(), trace=trace))
 
     def run(*args):
+        rec = _one_cell_record(keys, args)
+        if rec is not None:
+            return one_line(rec, len(args) > category_at)
         values = dict(zip(keys, args))
         rows, cols, records = _records(values, fixed)
         errors = [None if explain_errors else _first_error(r, keys) for r in records]
-        results = _evaluate([None if e else r for r, e in zip(records, errors)])
+        results = _evaluate([None if e else r for r, e in zip(records, errors)], trace)
         single = rows == cols == 1
         cells = []
         for rec, err, res in zip(records, errors, results):
@@ -523,7 +578,7 @@ _define("MEASURE_RATE", "措置率", "措置率: ①②③⑤は0.5×財政力�
 _define("CHECK_LINE", "対象判定", "経費の行の判定: 対象なら「対象」、そうでなければ判定と理由（ルールID付き）。",
         _line_function("CHECK_LINE", LINE_ARGS, _check, explain_errors=True), _line_args(LINE_ARGS), 2)
 _define("EXPLAIN_LINE", "計算過程", "経費の行の計算過程: 事業費から控除・按分・措置率・補正係数・端数処理まで。"
-        "④はこの人の行の合計・上限・按分。", _line_function("EXPLAIN_LINE", LINE_ARGS, _explain, explain_errors=True),
+        "④はこの人の行の合計・上限・按分。", _line_function("EXPLAIN_LINE", LINE_ARGS, _explain, explain_errors=True, trace=True),
         _line_args(LINE_ARGS), 2)
 _define("COORD_AMOUNT", "コーディネーター措置額",
         "④コーディネーター1人の措置額（円）: その人の経費（範囲可）を合算し、専任・兼務の上限を適用。",
