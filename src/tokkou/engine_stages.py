@@ -307,15 +307,3 @@ def status_and_reasons(s: LineState) -> dict[str, np.ndarray]:
     a["rate_obj"] = xp.fill(a["rate_obj"], err, None)
     return {"eligible_cost": eligible, "rate": a["rate_obj"], "measure_amount": measure,
             "status": xp.lookup(_STATUSES, code), "reasons": reasons, "rule_ids": rule_ids, "error": err}
-
-
-def factorize_pairs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Codes of distinct (x, y) pairs of non-negative ints (y small), and the pairs."""
-    import pandas as pd
-    if len(x) <= 64:
-        seen: dict = {}
-        codes = np.array([seen.setdefault((int(p), int(q)), len(seen)) for p, q in zip(x, y)], dtype=np.int64)
-        return codes, list(seen)
-    m = int(y.max(initial=0)) + 1
-    codes, uniq = pd.factorize(x.astype(np.int64) * m + y)
-    return codes, [(int(u) // m, int(u) % m) for u in uniq]

@@ -17,6 +17,17 @@ import pandas as pd
 from .normalize import Parsed, absent, is_blank, parse_column, parse_value, value_problem
 
 
+def factorize_pairs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Codes of distinct (x, y) pairs of non-negative ints (y small), and the pairs."""
+    if len(x) <= 64:
+        seen: dict = {}
+        codes = np.array([seen.setdefault((int(p), int(q)), len(seen)) for p, q in zip(x, y)], dtype=np.int64)
+        return codes, list(seen)
+    m = int(y.max(initial=0)) + 1
+    codes, uniq = pd.factorize(x.astype(np.int64) * m + y)
+    return codes, [(int(u) // m, int(u) % m) for u in uniq]
+
+
 class Batch:
     """numpy: every column is an array of n values."""
 
@@ -155,7 +166,6 @@ class Batch:
 
     @staticmethod
     def factorize_pairs(x, y):
-        from .engine_stages import factorize_pairs
         return factorize_pairs(x, y)
 
     @staticmethod
