@@ -332,3 +332,32 @@ def test_rulebook_is_loaded_once_per_process(monkeypatch):
         call("MEASURE_AMOUNT", 1, 1000 + i)
         call("COORD_CAP", "専任")
         call("RULE_TEXT", "EXCL-FOOD")
+
+
+@pytest.mark.parametrize("runtime", ["1.4", "1.2"])
+def test_spilled_table_cells_are_written_as_xlwings_default_writes_them(runtime):
+    """EVALUATE_TABLE's return converter skips xlwings' per-cell preparation only where it changes
+    nothing: every kind of cell comes out as the default conversion gives it."""
+    import asyncio
+    import datetime as dt
+
+    import numpy as np
+    from xlwings import conversion
+
+    cells = ["", "対象", "#N/A", "#VALUE!", "#其他", 0, 12, -3, 1.5, float("nan"), float("inf"), None, True,
+             np.int64(7), np.float64(2.5), dt.date(2025, 4, 1), pd.NA, Decimal("0.5")]
+    options = {"runtime": runtime, "date_format": "yyyy/m/d"}
+    for value in ([cells, list(reversed(cells))], cells, "#N/A", "text", 3, None, []):
+        want = asyncio.run(conversion.async_write(value, None, dict(options), engine_name="officejs"))
+        got = asyncio.run(conversion.async_write(value, None, dict(options, convert=udfs._spill_converter()),
+                                                 engine_name="officejs"))
+        assert repr(got) == repr(want), value
+    assert udfs.EVALUATE_TABLE.__xlfunc__["ret"]["options"]["convert"].__name__ == "SpillCells"
+
+
+def test_quick_whole_yen_is_parse_yen():
+    from tokkou import normalize
+    for v in (0, 1, 999, 10**12, 10**12 + 1, -1, 123_456_789):
+        quick = normalize._yen_quick(v)
+        assert quick is None or normalize.parse_yen(v) == (quick, None)
+        assert (quick is None) == (not 0 <= v <= normalize.MAX_YEN)

@@ -102,6 +102,7 @@ class Context:
         for e in self.exclusions:
             self.exclusion_mask |= self.bit[e]
         self._messages: dict[tuple[int, int], tuple[str, str]] = {}
+        self._rule_errors: dict[tuple[str, str], str] = {}
         self._tables: dict[tuple, np.ndarray] = {}  # rulebook tables built once (read-only): a call is one line in a UDF
         self.probing = False          # True while engine._verify runs the probe
         self.missing: list[str] = []  # parameters the probe asked for and did not find
@@ -200,4 +201,9 @@ class Context:
         return [e for i, e in enumerate(self.events) if mask >> i & 1]
 
     def rule_error(self, rid: str, variant: str) -> str:
-        return render.event_sentence(rid, self.rb.rule(rid).messages.get(variant, ""), self.message_params(0))
+        """The sentence of a rule-level input problem (cached: one per rule and variant)."""
+        hit = self._rule_errors.get((rid, variant))
+        if hit is None:
+            text = render.event_sentence(rid, self.rb.rule(rid).messages.get(variant, ""), self.message_params(0))
+            hit = self._rule_errors[(rid, variant)] = text
+        return hit

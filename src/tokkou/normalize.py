@@ -629,6 +629,8 @@ _QUICK_YEN = re.compile(r"(\d{1,3}(?:,\d{3}){1,3}|\d{1,12})円?", re.ASCII)
 
 
 def _yen_quick(u: Any) -> int | None:
+    if type(u) is int and 0 <= u <= MAX_YEN:  # a whole number of yen as Excel sends it
+        return u
     if type(u) is str and len(u) <= 16 and (m := _QUICK_YEN.fullmatch(u)):
         return int(m.group(1).replace(",", ""))
     return None
