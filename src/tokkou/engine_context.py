@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import columns, items, render
-from .normalize import Parsers, reference_bodies
+from .normalize import INPUT_COLUMNS, Parsers, reference_bodies
 from .rulebook import Rulebook, RulebookError
 
 # Exclusions the engine decides from structure, not from a `when:` condition.
@@ -74,6 +74,9 @@ class Context:
         self.rb = rb
         self.used: set[str] = set()
         self.parsers = Parsers(rb)
+        # per input column: its parser, and whether a blank is an error (category: see who_and_when)
+        self.inputs = tuple((col, self.parsers.for_kind(col.kind), col.required and col.key != "category")
+                            for col in INPUT_COLUMNS)
         m = rb.model
         self.body_eligible = np.array([b.eligible for b in m.body_types] + [False])
         self.body_labels = [b.label for b in m.body_types]
@@ -103,13 +106,18 @@ class Context:
             self.exclusion_mask |= self.bit[e]
         self._messages: dict[tuple[int, int], tuple[str, str]] = {}
         self._rule_errors: dict[tuple[str, str], str] = {}
+        self._decoded: dict[int, tuple[tuple[str, str], ...]] = {}
         self._tables: dict[tuple, np.ndarray] = {}  # rulebook tables built once (read-only): a call is one line in a UDF
+        self._reads: dict[tuple, Any] = {}  # parameters and settings already read (and recorded in `used`)
         self.probing = False          # True while engine._verify runs the probe
         self.missing: list[str] = []  # parameters the probe asked for and did not find
 
     # ---- recorded reads ------------------------------------------------------------------------
     def param(self, name: str, dtype=object) -> np.ndarray:
         """The parameter's value per period bucket (see `year_bucket`)."""
+        hit = self._reads.get(("param", name, dtype))  # a UDF line reads a dozen of these: be quick
+        if hit is not None:
+            return hit
         self.used.add(f"parameters.{name}")
         if name not in self.rb.model.parameters:
             problem = (f"{self.rb.path}/parameters.yaml: parameters.{name}: "
@@ -118,8 +126,9 @@ class Context:
                 raise RulebookError(problem)
             self.missing.append(problem)  # the probe goes on, to list every problem at once
             return np.array([Decimal(0)] * len(self.years), dtype=object)
-        return self._table(("param", name, dtype),
-                           lambda: np.array([self.rb.param(name, y) for y in self.years], dtype=dtype))
+        hit = self._reads[("param", name, dtype)] = self._table(
+            ("param", name, dtype), lambda: np.array([self.rb.param(name, y) for y in self.years], dtype=dtype))
+        return hit
 
     def _table(self, key: tuple, make) -> np.ndarray:
         """A per-rulebook array, built on first use and shared (read-only) after."""
@@ -130,11 +139,17 @@ class Context:
         return hit
 
     def setting(self, name: str):
-        self.used.add(f"interpretations.{name}")
-        return getattr(self.rb.interp, name)
+        hit = self._reads.get(("setting", name))
+        if hit is None:
+            self.used.add(f"interpretations.{name}")
+            hit = self._reads[("setting", name)] = getattr(self.rb.interp, name)
+        return hit
 
     def item_flag(self, name: str) -> np.ndarray:
         """Per item index (and -1 = no item → False): the item's flag."""
+        hit = self._tables.get(("item_flag", name))
+        if hit is not None:
+            return hit
         self.used.add(f"items.{name}")
         return self._table(("item_flag", name),
                            lambda: np.array([getattr(i, name) for _, i in self.rb.items] + [False], dtype=bool))
@@ -198,7 +213,12 @@ class Context:
         return self.reason_text(int(self.bit[event]), bucket)[0]
 
     def decode(self, mask: int) -> list[tuple[str, str]]:
-        return [e for i, e in enumerate(self.events) if mask >> i & 1]
+        hit = self._decoded.get(mask)
+        if hit is None:
+            if len(self._decoded) > 4096:
+                self._decoded.clear()
+            hit = self._decoded[mask] = tuple(e for i, e in enumerate(self.events) if mask >> i & 1)
+        return list(hit)
 
     def rule_error(self, rid: str, variant: str) -> str:
         """The sentence of a rule-level input problem (cached: one per rule and variant)."""

@@ -17,7 +17,7 @@ import numpy as np
 from . import coordinators, engine_wording as wording, render
 from .engine_context import KIND_COORDINATOR, KIND_GENERAL, RULE_ERRORS, Context
 from .engine_xp import BATCH
-from .normalize import INPUT_COLUMNS, Parsed, body_type_from_code
+from .normalize import Parsed, body_type_from_code
 
 _RULE_ERR_BIT = {e: np.int64(1) << np.int64(i) for i, e in enumerate(RULE_ERRORS)}
 _STATUSES = np.array(["eligible", "partial", "excluded", "error"], dtype=object)
@@ -70,25 +70,26 @@ class LineState:
 
 def read_inputs(s: LineState, columns: Mapping[str, Sequence[Any]], defaults: Mapping[str, Any] | None) -> None:
     """Inputs (SPEC §4.1): every column parsed once per distinct value; blanks take their default."""
-    n, xp = s.n, s.xp
+    n, xp, P = s.n, s.xp, s.P
     s.columns = columns
-    for col in INPUT_COLUMNS:
-        values = columns.get(col.key)
-        default = defaults.get(col.key) if defaults else None
+    for col, parser, required in s.ctx.inputs:  # INPUT_COLUMNS
+        key = col.key
+        values = columns.get(key)
+        default = defaults.get(key) if defaults else None
         if values is None and default is not None:
             values = xp.full(n, default, object)
         if values is None:
-            s.P[col.key] = xp.absent(n)
+            P[key] = xp.absent(n)
         else:
             values = xp.with_default(values, default)
             found: dict[int, list[str]] = {}
-            s.P[col.key] = xp.parse_column(values, s.ctx.parsers.for_kind(col.kind), col, found)
+            P[key] = xp.parse_column(values, parser, col, found)
             for row, msgs in found.items():
                 for msg in msgs:
-                    s.error(row, col.key, msg)
-        if col.required and col.key != "category":
-            for row in xp.each(xp.not_(s.P[col.key].given)):
-                s.error(row, col.key, f"列「{col.ja}」({col.key}) が未入力です。")
+                    s.error(row, key, msg)
+        if required:
+            for row in xp.each(xp.not_(P[key].given)):
+                s.error(row, key, f"列「{col.ja}」({key}) が未入力です。")
     s.rule_err = xp.full(n, 0, np.int64)
     s.events = xp.full(n, 0, np.int64)
 
