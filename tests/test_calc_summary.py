@@ -17,3 +17,37 @@ def test_rule_fragments_are_split_at_rule_ids_only():
     text = "[ROUTE-MIGRATION] 移住・定住対策が主目的の事業は本措置ではありません。 [CAT-3] ③きっかけづくりの事業に当たります。"
     lines = pd.DataFrame({"status": ["excluded"], "reasons": [text]})
     assert calc.top_reasons(lines) == (("[ROUTE-MIGRATION] 移住・定住対策が主目的の事業は本措置ではありません。", 1),)
+
+
+def _calc(tmp_path, rows) -> tuple[calc.Summary, str]:
+    import subprocess
+    import sys
+    src = tmp_path / "lines.csv"
+    pd.DataFrame(rows).to_csv(src, index=False)
+    out = subprocess.run([sys.executable, "-m", "tokkou.cli", "calc", str(src), "-o", str(tmp_path / "o.csv")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return calc.run(src, tmp_path / "o2.csv"), out.stdout
+
+
+def test_body_totals_group_by_resolved_body_and_year_as_read(tmp_path):
+    """One body's lines of one year are one total however the year and the body were typed
+    (INTERP-BODY-ROUNDING rounds once per body and year)."""
+    rows = [{"団体コード": "454010", "団体名": "", "年度": "2025", "区分": 1, "事業費": 1_000_999},
+            {"団体コード": "", "団体名": "宮崎県高鍋町", "年度": "R7", "区分": 1, "事業費": 1_000_999},
+            {"団体コード": "454010", "団体名": "高鍋町", "年度": "令和7年度", "区分": 1, "事業費": 1_000_999},
+            {"団体コード": "454010", "団体名": "", "年度": "2026", "区分": 1, "事業費": 2_000},
+            {"団体コード": "", "団体名": "どこかの村", "年度": "", "区分": 1, "事業費": 2_000}]
+    s, stdout = _calc(tmp_path, rows)
+    got = [(b.body, b.body_name, b.fiscal_year, b.lines, b.total_yen, b.rounded_yen) for b in s.bodies]
+    assert got[0] == ("454010", "宮崎県高鍋町", 2025, 3, 3 * 500_499, 1_501_000)  # rounded once, not thrice
+    assert got[1] == ("454010", "宮崎県高鍋町", 2026, 1, 1_000, 1_000)
+    assert got[2][:3] == ("どこかの村", "どこかの村", None) and len(got) == 3
+    assert "宮崎県高鍋町 2025年度（令和7年度）: 1,501,497円 → 1,501千円" in stdout
+    assert "年度年度" not in stdout and "R7年度" not in stdout
+
+
+def test_more_bodies_than_shown_are_counted_as_body_and_year(tmp_path):
+    rows = [{"団体コード": "454010", "年度": y, "区分": 1, "事業費": 1000} for y in range(2025, 2047)]
+    s, stdout = _calc(tmp_path, rows)
+    assert len(s.bodies) == 22 and "ほか 2 団体・年度" in stdout

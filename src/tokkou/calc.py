@@ -47,24 +47,31 @@ def run(src: Path, out: Path, rules: str | None = None, year: str | None = None,
     rb = rulebook.get(rules)
     table = read(src)
     defaults = {"fiscal_year": year} if year else None
-    result, blank = evaluate_table(table, rb, defaults)
+    result, details, blank = evaluate_table_details(table, rb, defaults)
     language = lang or input_language(table.frame.columns)
     write_table(localize(result, language, Path(out).suffix.lower()), out, inputs=[src])
     lines = result[~blank]
     return Summary(src, out, f"{rb.name} {rb.short_hash}", summarize(lines, rb),
-                   int((lines["status"] == "error").sum()), body_totals(lines, rb), lines=len(lines),
+                   int((lines["status"] == "error").sum()), body_totals(lines, details, rb), lines=len(lines),
                    blank_rows=int(blank.sum()), top_reasons=top_reasons(lines), unread=tuple(table.unread),
                    notes=reading_notes(table))
 
 
 def evaluate_table(table: Table, rb: rulebook.Rulebook, defaults=None) -> tuple[pd.DataFrame, np.ndarray]:
     """Every row of the table with results; blank rows stay blank (no status). Returns (frame, blank mask)."""
+    result, _, blank = evaluate_table_details(table, rb, defaults)
+    return result, blank
+
+
+def evaluate_table_details(table: Table, rb: rulebook.Rulebook, defaults=None):
+    """Every row of the table with results; blank rows stay blank (no status).
+    Returns (frame, details of the non-blank rows in order, blank mask)."""
     df = table.frame
     blank = table.blank
     if not blank.any():
-        return engine.evaluate_frame(df, rb, defaults, trace=True, unit=table.unit), blank
-    part = engine.evaluate_frame(df[~blank], rb, defaults, trace=True, unit=table.unit)
-    return part.reindex(df.index), blank
+        return (*engine.evaluate_frame_details(df, rb, defaults, trace=True, unit=table.unit), blank)
+    part, details = engine.evaluate_frame_details(df[~blank], rb, defaults, trace=True, unit=table.unit)
+    return part.reindex(df.index), details, blank
 
 
 def input_language(headers) -> str:
@@ -129,14 +136,29 @@ def _unit_name(scale: int) -> str:
     return next(k for k, v in amounts.UNITS.items() if v == scale)
 
 
-def body_totals(result: pd.DataFrame, rb: rulebook.Rulebook) -> list:
-    """Each body's 措置額 total in yen and rounded per 地方交付税法第22条 (totals.body_totals)."""
-    from . import totals
+def body_totals(result: pd.DataFrame, details: engine.Details, rb: rulebook.Rulebook) -> list:
+    """Each body's 措置額 total in yen and rounded per 地方交付税法第22条 (totals.body_totals_columns),
+    per body as the engine resolved it (団体コード; a 団体名 read to its code counts with that code)
+    and 年度 as the engine read it. `details` are the lines of `result`, row for row."""
+    from . import bodies, totals
     cols = {engine.header_key(c): c for c in result.columns}
-    keys = {k: cols[k] for k in ("body_code", "body_name", "fiscal_year") if k in cols}
-    frame = pd.DataFrame({k: result[c].astype(object) for k, c in keys.items()})
-    frame["measure_amount"] = pd.to_numeric(result["measure_amount"], errors="coerce").fillna(0).astype("int64")
-    return totals.body_totals(frame.to_dict("records"), rb)
+    n = len(result)
+    typed = (map_distinct(result[cols["body_name"]], _name_text).to_numpy() if "body_name" in cols
+             else np.full(n, "", dtype=object))
+    codes = details.body_codes()
+    code_ok = np.array([c is not None for c in codes], dtype=bool)
+    key = np.where(code_ok, codes, np.where(typed != "", typed, "（団体不明）"))
+    names = typed.copy()
+    official = {c: bodies.full_name(c) for c in pd.unique(codes[code_ok])}
+    names[code_ok] = [official[c] or t for c, t in zip(codes[code_ok], typed[code_ok])]
+    fy = np.asarray(details.fiscal_years, dtype=np.int64)
+    years = np.where(fy > 0, fy.astype(object), None)
+    amount = pd.to_numeric(result["measure_amount"], errors="coerce").fillna(0).astype("int64").to_numpy()
+    return totals.body_totals_columns(key, names, years, amount, rb)
+
+
+def _name_text(v) -> str:
+    return "" if v is None or v != v else str(v).strip()
 
 
 def summarize(result: pd.DataFrame, rb: rulebook.Rulebook) -> pd.DataFrame:
@@ -207,17 +229,17 @@ def print_summary(s: Summary) -> None:
 
 def _print_bodies(bodies: list, con, limit: int = 20) -> None:
     """Per body: 措置額 in yen and rounded to 千円 per 地方交付税法第22条 (INTERP-BODY-ROUNDING)."""
-    from .render import UNIT_LABELS, yen
+    from .render import UNIT_LABELS, fiscal_year_label, yen
     if not bodies:
         return
     unit = UNIT_LABELS[bodies[0].unit]
     con.print(f"団体ごとの措置額合計（{unit}単位は地方交付税法第22条による）")
     for b in bodies[:limit]:
         who = b.body_name or b.body
-        year = f" {b.fiscal_year}年度" if b.fiscal_year not in (None, "") else ""
+        year = f" {fiscal_year_label(b.fiscal_year)}" if b.fiscal_year is not None else ""
         con.print(f"  {who}{year}: {yen(b.total_yen)}円 → {yen(b.rounded_units)}{unit}")
     if len(bodies) > limit:
-        con.print(f"  ほか {len(bodies) - limit} 団体（出力ファイルの措置額列を団体ごとに合計）")
+        con.print(f"  ほか {len(bodies) - limit} 団体・年度（出力ファイルの措置額列を団体・年度ごとに合計）")
 
 
 __all__ = ["run", "body_totals", "summarize", "print_summary", "OUTPUT_COLUMNS"]

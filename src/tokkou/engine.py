@@ -54,6 +54,8 @@ class Details:
     events: np.ndarray                      # int64 event mask per line (ctx.events bits)
     rule_errors: np.ndarray                 # int64 mask per line over RULE_ERRORS
     errors: dict[int, list[tuple[str | None, str]]]
+    body_code: Any = None                   # normalize.Parsed: 団体コード as resolved (a 団体名 read to its code)
+    fiscal_years: np.ndarray | None = None  # int64 年度 per line as read (0: blank or unreadable)
 
     def events_at(self, i: int) -> tuple[tuple[str, str], ...]:
         return tuple(self.ctx.decode(int(self.events[i])))
@@ -61,6 +63,10 @@ class Details:
     def error_keys_at(self, i: int) -> tuple[str, ...]:
         """Input column keys named by line i's errors (in the order the errors were found)."""
         return _error_keys(self.errors.get(int(i), []))
+
+    def body_codes(self) -> np.ndarray:
+        """Object array: each line's 団体コード as the engine resolved it, None where it has none."""
+        return self.body_code.take(None)
 
     def rule_errors_at(self, i: int) -> tuple[tuple[str, str], ...]:
         m = int(self.rule_errors[i])
@@ -131,7 +137,7 @@ def evaluate_columns(columns: Mapping[str, Sequence[Any]], n: int, rb: Rulebook 
     if trace:
         from .engine_trace import trace_column
         out["trace"] = trace_column(s, out["rule_ids"])
-    out["details"] = Details(s.ctx, s.events, s.rule_err, s.errors)
+    out["details"] = Details(s.ctx, s.events, s.rule_err, s.errors, s.P["body_code"], s.a["fy"])
     return out
 
 

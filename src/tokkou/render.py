@@ -116,5 +116,10 @@ def error_trace() -> str:
 
 # ---- body totals (地方交付税法第22条) ------------------------------------------------------------
 
+def fiscal_year_label(year: int) -> str:
+    """2025 → 「2025年度（令和7年度）」; a year before 令和 stays 「2018年度」."""
+    return f"{year}年度（令和{year - 2018}年度）" if year >= 2019 else f"{year}年度"
+
+
 def body_total_label(unit: int) -> str:
     return f"措置額合計（{UNIT_LABELS[unit]}単位・地方交付税法第22条）"

@@ -50,24 +50,56 @@ def body_totals(lines: Iterable[Mapping[str, Any]], rb: Rulebook, ctx=None) -> l
     `lines`: mappings with `measure_amount` (円; blank/None counts 0), `body_code`, `body_name`
     and optionally `fiscal_year` (as the engine read it, or as typed).
     """
-    unit = _setting(rb, ctx).unit
-    acc: dict[tuple, list] = {}
+    bodies, names, years, amounts = [], [], [], []
     for ln in lines:
-        code = _text(ln.get("body_code"))
-        name = _text(ln.get("body_name"))
+        code, name = _text(ln.get("body_code")), _text(ln.get("body_name"))
         fy = ln.get("fiscal_year")
-        fy = None if fy is None or fy != fy or str(fy).strip() == "" else fy  # NaN/blank: no year
-        key = (code or name or "（団体不明）", fy)
-        amount = ln.get("measure_amount")
-        slot = acc.setdefault(key, [name, 0, 0])
-        slot[0] = slot[0] or name
-        slot[1] += 1
-        try:
-            slot[2] += int(amount) if amount is not None and amount == amount else 0
-        except (TypeError, ValueError):
-            pass
-    return [BodyTotal(body, name, fy, n, total, round_body_total(total, rb, ctx), unit)
-            for (body, fy), (name, n, total) in acc.items()]
+        years.append(None if fy is None or fy != fy or str(fy).strip() == "" else fy)  # NaN/blank: no year
+        bodies.append(code or name or "（団体不明）")
+        names.append(name)
+        amounts.append(_yen(ln.get("measure_amount")))
+    return body_totals_columns(bodies, names, years, amounts, rb, ctx)
+
+
+def body_totals_columns(bodies, names, years, amounts, rb: Rulebook, ctx=None) -> list[BodyTotal]:
+    """Totals per (body, fiscal year), in first-seen order, from columns of equal length: `bodies`
+    (the grouping key), `names` (the first non-empty one is shown), `years` (None: none), `amounts`
+    (integer 円). Each group's total is rounded once (round_body_total)."""
+    import numpy as np
+    import pandas as pd
+    unit = _setting(rb, ctx).unit
+    n = len(bodies)
+    if n == 0:
+        return []
+    body_codes, body_uniq = pd.factorize(np.asarray(bodies, dtype=object))
+    year_arr = np.empty(n, dtype=object)
+    year_arr[:] = list(years)
+    year_codes, year_uniq = pd.factorize(year_arr, use_na_sentinel=False)
+    codes, uniq = pd.factorize(body_codes.astype(np.int64) * (len(year_uniq) + 1) + year_codes)
+    amount = np.asarray(amounts, dtype=np.int64)
+    sums = np.bincount(codes, weights=None, minlength=len(uniq)).astype(np.int64)
+    total = np.zeros(len(uniq), dtype=np.int64)
+    np.add.at(total, codes, amount)
+    name_arr = np.asarray(names, dtype=object)
+    filled = np.flatnonzero(name_arr != "")
+    first_name = [""] * len(uniq)
+    for g, row in zip(*np.unique(codes[filled], return_index=True)):
+        first_name[g] = name_arr[filled[row]]
+    out = []
+    for g, key in enumerate(uniq):
+        b, y = divmod(int(key), len(year_uniq) + 1)
+        fy = year_uniq[y]
+        fy = None if fy is None or fy != fy else fy
+        out.append(BodyTotal(body_uniq[b], first_name[g], fy, int(sums[g]), int(total[g]),
+                             round_body_total(int(total[g]), rb, ctx), unit))
+    return out
+
+
+def _yen(amount: Any) -> int:
+    try:
+        return int(amount) if amount is not None and amount == amount else 0
+    except (TypeError, ValueError):
+        return 0
 
 
 def _text(v: Any) -> str:
