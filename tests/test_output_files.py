@@ -102,18 +102,18 @@ def test_read_only_place_is_refused_before_any_work(tmp_path, mounts):
 
 
 def test_simulated_full_disk_while_writing(tmp_path, monkeypatch, capsys):
-    """ENOSPC from the writer itself (pandas, XlsxWriter) halfway through the file."""
+    """ENOSPC from the writer itself (the CSV writer, XlsxWriter) halfway through the file."""
+    from tokkou import csv_writer
     out = tmp_path / "結果.xlsx"
     out.write_bytes(PREVIOUS)
-    real = pd.DataFrame.to_csv
 
-    def full(self, path, *a, **k):
-        Path(path).write_bytes(b"half a file")
+    def full(df, fh, *a, **k):
+        fh.write(b"half a file")
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    monkeypatch.setattr(csv_writer, "write", full)
     assert cli.main(["calc", str(SAMPLE), "-o", str(tmp_path / "結果.csv"), "--quiet"]) == 2
     assert "ディスクの空き容量が足りません" in one_japanese_line(capsys.readouterr().err)
-    monkeypatch.setattr(pd.DataFrame, "to_csv", real)
+    assert not (tmp_path / "結果.csv").exists() and temp_files(tmp_path) == []
     import xlsxwriter
 
     def full_close(self):  # as XlsxWriter reports it: its own exception, raised while handling the OSError

@@ -100,18 +100,21 @@ _BACKGROUND = ("[CAT-", "[ITEM-OPEN]", "[RATE-", "[INTERP-FISCAL-CORRECTION]", "
 
 def top_reasons(result: pd.DataFrame, n: int = 3) -> tuple[tuple[str, int], ...]:
     """The n most frequent reasons of error and excluded lines and of the 確認 warnings, with
-    counts; the cell values inside a reason are left out so like reasons count together."""
+    counts; the cell values inside a reason are left out so like reasons count together.
+    Each distinct (status, reasons) pair is read once (first-seen order, so ties rank
+    as before) and counted with its number of lines."""
     counts: Counter = Counter()
-    for status, text in zip(result["status"], result["reasons"]):
+    pairs = pd.DataFrame({"s": result["status"].astype(object), "r": result["reasons"].astype(object)})
+    for (status, text), lines in pairs.groupby(["s", "r"], sort=False, dropna=False).size().items():
         if not isinstance(text, str):
             continue
         for frag in _FRAGMENT.findall(text):
             frag = frag.strip()
             if frag.startswith("[入力エラー]"):
                 for sentence in re.split(r"(?<=。)\s+", frag[len("[入力エラー]"):].strip()):
-                    counts[f"[入力エラー] {re.sub(r'の値「[^」]*」', 'の値', sentence)}"] += 1
+                    counts[f"[入力エラー] {re.sub(r'の値「[^」]*」', 'の値', sentence)}"] += lines
             elif "確認:" in frag or (status in ("error", "excluded") and not frag.startswith(_BACKGROUND)):
-                counts[re.sub(r"節「[^」]*」", "節", frag)] += 1
+                counts[re.sub(r"節「[^」]*」", "節", frag)] += lines
     return tuple(counts.most_common(n))
 
 

@@ -88,7 +88,12 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path) -> None:
-    """UTF-8 with BOM (Excel opens it as UTF-8), CRLF line ends, formula-like text escaped."""
+    """UTF-8 with BOM (Excel opens it as UTF-8), CRLF line ends, formula-like text escaped.
+    Written column-wise (csv_writer), else by pandas for kinds of cell only it converts."""
+    from . import csv_writer
+    with open(path, "wb") as fh:
+        if csv_writer.write(df, fh, escape_text):
+            return
     csv_safe(df).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 
 
