@@ -7,6 +7,7 @@ arithmetic trace (計算過程) and labels. Faces call these functions and never
 from __future__ import annotations
 
 import string
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
@@ -71,24 +72,42 @@ def rate_text(r: Decimal) -> str:
     return format(r.normalize(), "f")
 
 
+_DEDUCTIONS = (("特定財源", "spec"), ("起債対象経費", "bond"), ("対象外経費", "excl"), ("飲食費", "food"))
+TRACE_NUMBERS = ("cost", "spec", "bond", "excl", "food", "base", "eligible", "measure")  # a template's fields
+
+
 def general_trace(t: Mapping[str, Any]) -> str:
     """「事業費 1,200,000 − 特定財源 200,000 = 1,000,000 × 0.5 × 補正係数 1.0 = 500,000（円未満切捨て）」."""
-    parts = [f"事業費 {yen(t['cost'])}"]
-    for label, key in (("特定財源", "spec"), ("起債対象経費", "bond"), ("対象外経費", "excl"), ("飲食費", "food")):
-        if t.get(key):
-            parts.append(f" − {label} {yen(t[key])}")
-    text = "".join(parts)
-    if len(parts) > 1:
-        raw = t["cost"] - sum(t.get(k) or 0 for k in ("spec", "bond", "excl", "food"))
-        text += f" = {yen(t['base'])}" + ("（控除が事業費以上のため0）" if raw < 0 else "")
-    if t.get("ratio") is not None:
-        text += f" × 按分率 {rate_text(t['ratio'])} = {yen(t['eligible'])}"
-    if t.get("coordinator"):
+    deducted = tuple(bool(t.get(key)) for _, key in _DEDUCTIONS)
+    raw = t["cost"] - sum(t.get(k) or 0 for _, k in _DEDUCTIONS)
+    template = general_trace_template(deducted, raw < 0, t.get("ratio"), bool(t.get("coordinator")),
+                                      t.get("general_rate"), t.get("coef"), t.get("unit"))
+    return template.format(**{k: yen(t.get(k) or 0) for k in template_fields(template)})
+
+
+@lru_cache(maxsize=4096)
+def template_fields(template: str) -> tuple[str, ...]:
+    """The amounts a trace template cites, in order of appearance."""
+    return tuple(message_fields(template))
+
+
+@lru_cache(maxsize=4096)
+def general_trace_template(deducted: tuple[bool, ...], negative: bool, ratio: Decimal | None, coordinator: bool,
+                           general_rate: Decimal | None, coef: Decimal | None, unit: int | None) -> str:
+    """The general trace with its yen amounts as fields ({cost} … {measure}, TRACE_NUMBERS): one
+    template per kind of line, filled per line (`str.format` with `yen` texts) by the batch trace.
+    `deducted`: which of 特定財源, 起債対象経費, 対象外経費, 飲食費 the line deducts; `negative`: the
+    deductions exceed the cost."""
+    text = "事業費 {cost}" + "".join(f" − {label} {{{key}}}" for (label, key), d in zip(_DEDUCTIONS, deducted) if d)
+    if any(deducted):
+        text += " = {base}" + ("（控除が事業費以上のため0）" if negative else "")
+    if ratio is not None:
+        text += f" × 按分率 {rate_text(ratio)} = {{eligible}}"
+    if coordinator:
         return text
-    coef = t["coef"]
     coef_s = format(coef, "f") if coef.as_tuple().exponent < 0 else f"{coef}.0"
-    text += f" × {rate_text(t['general_rate'])} × 補正係数 {coef_s} = {yen(t['measure'])}"
-    return text + f"（{UNIT_LABELS[t['unit']]}未満切捨て）"
+    text += f" × {rate_text(general_rate)} × 補正係数 {coef_s} = {{measure}}"
+    return text + f"（{UNIT_LABELS[unit]}未満切捨て）"
 
 
 def coordinator_trace(t: Mapping[str, Any]) -> str:

@@ -1,0 +1,47 @@
+"""The batch trace fills one template per kind of line; the text stays what the per-line
+rendering of before issue 12 wrote (kept here as the reference)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokkou import render
+from tokkou.render import UNIT_LABELS, rate_text, yen
+
+
+def old_general_trace(t):  # render.general_trace as of commit 6e48002, verbatim
+    parts = [f"事業費 {yen(t['cost'])}"]
+    for label, key in (("特定財源", "spec"), ("起債対象経費", "bond"), ("対象外経費", "excl"), ("飲食費", "food")):
+        if t.get(key):
+            parts.append(f" − {label} {yen(t[key])}")
+    text = "".join(parts)
+    if len(parts) > 1:
+        raw = t["cost"] - sum(t.get(k) or 0 for k in ("spec", "bond", "excl", "food"))
+        text += f" = {yen(t['base'])}" + ("（控除が事業費以上のため0）" if raw < 0 else "")
+    if t.get("ratio") is not None:
+        text += f" × 按分率 {rate_text(t['ratio'])} = {yen(t['eligible'])}"
+    if t.get("coordinator"):
+        return text
+    coef = t["coef"]
+    coef_s = format(coef, "f") if coef.as_tuple().exponent < 0 else f"{coef}.0"
+    text += f" × {rate_text(t['general_rate'])} × 補正係数 {coef_s} = {yen(t['measure'])}"
+    return text + f"（{UNIT_LABELS[t['unit']]}未満切捨て）"
+
+
+YEN = st.integers(0, 10**12)
+LINE = st.fixed_dictionaries({
+    "cost": YEN, "spec": st.one_of(st.just(0), YEN), "bond": st.one_of(st.just(0), YEN),
+    "excl": st.one_of(st.just(0), YEN), "food": st.one_of(st.just(0), YEN), "base": YEN, "eligible": YEN,
+    "measure": YEN, "unit": st.sampled_from(sorted(UNIT_LABELS)), "coordinator": st.booleans(),
+    "ratio": st.one_of(st.none(), st.decimals(Decimal("0.0001"), Decimal("0.9999"), places=4)),
+    "general_rate": st.sampled_from([Decimal("0.5"), Decimal("0.45"), Decimal("1")]),
+    "coef": st.sampled_from([Decimal("1"), Decimal("1.0"), Decimal("0.9"), Decimal("1.15"), Decimal("0.8500")]),
+})
+
+
+@settings(max_examples=500, deadline=None)
+@given(LINE)
+def test_template_trace_equals_the_per_line_trace_of_before(t):
+    assert render.general_trace(t) == old_general_trace(t)
