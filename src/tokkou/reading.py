@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -104,15 +105,25 @@ def blank_rows(df: pd.DataFrame) -> np.ndarray:
         if s.dtype.kind in "iufcbM":
             blank &= s.isna().to_numpy()
         else:
-            vals = s.to_numpy(dtype=object)
-            col = pd.isna(vals)
-            strs = np.array([isinstance(v, str) for v in vals], dtype=bool)
-            if strs.any():
-                col[strs] = np.char.strip(vals[strs].astype(str)) == ""
-            blank &= col
+            blank &= _blank_cells(s.to_numpy(dtype=object))
         if not blank.any():
             break
     return blank
+
+
+def _blank_cells(vals: np.ndarray) -> np.ndarray:
+    """Per cell: NA, or text of blanks only (trailing NULs ignored, as numpy's text arrays do);
+    decided once per distinct value."""
+    try:
+        codes, uniques = pd.factorize(vals)
+    except TypeError:  # unhashable cells (JSON lists): one by one
+        col = pd.isna(vals)
+        strs = np.array([isinstance(v, str) for v in vals], dtype=bool)
+        if strs.any():
+            col[strs] = np.char.strip(vals[strs].astype(str)) == ""
+        return col
+    table = [isinstance(u, str) and u.rstrip("\0").strip() == "" for u in uniques.tolist()]
+    return np.array(table + [True], dtype=bool)[codes]
 
 
 def trim_tail(df: pd.DataFrame) -> pd.DataFrame:
@@ -177,9 +188,10 @@ def read_csv_table(p: Path, text: str) -> Table:
     header = rows[i]
     # as wide as the widest line: a trailing delimiter adds an empty column (dropped below),
     # a cell past the last header keeps its data under 列N — nothing shifts, nothing is lost
-    width = max(len(header), max((line.count(delim) + 1 for line in body.splitlines()), default=0))
+    width = max(len(header), max(map(operator.methodcaller("count", delim), body.splitlines()), default=-1) + 1)
     names = header + [""] * (width - len(header))
-    df = pd.read_csv(io.StringIO(body), sep=delim, dtype=str, keep_default_na=False, header=None,
+    # bytes, not a StringIO: pandas re-encodes a text buffer chunk by chunk, slower than the parse
+    df = pd.read_csv(io.BytesIO(body.encode("utf-8")), encoding="utf-8", sep=delim, dtype=str, keep_default_na=False, header=None,
                      skiprows=1, names=list(range(width)), skip_blank_lines=False, index_col=False)
     df.columns = unique_names(names)
     df = drop_empty_columns(trim_tail(df), names)
