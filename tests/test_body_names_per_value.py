@@ -70,6 +70,8 @@ _SPELLINGS = st.one_of(
     st.integers(0, 10**13).map(lambda v: f"{v}円"),
     st.integers(0, 10**6).map(lambda v: f"{v:07d}"),
     st.text(alphabet="0123456789,円 ．.-+¥千万百e１２", max_size=18),
+    st.integers(0, 10**13).map(lambda v: f"{v:,}".translate(str.maketrans("0123456789,", "０１２３４５６７８９，"))),
+    st.text(alphabet="０１２３４５６７８９，,0１円 ", max_size=18),
 )
 
 
@@ -83,5 +85,6 @@ def test_quick_amounts_equal_parse_yen(text):
 
 def test_quick_amounts_are_used_and_the_rest_still_parsed():
     assert normalize._yen_quick("1,234,567円") == 1234567
-    assert normalize._yen_quick("１２３") is None and normalize._yen_quick("1,23") is None
+    assert normalize._yen_quick("１２３") == 123 and normalize._yen_quick("１，２３４円") == 1234
+    assert normalize._yen_quick("1,23") is None and normalize._yen_quick("１，２３") is None
     assert normalize._yen_quick("9999999999999") is None  # 13 digits: parse_yen decides (too large)

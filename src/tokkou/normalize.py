@@ -626,12 +626,14 @@ def _parse_cell(parser, u: Any) -> tuple[Any, str | None]:
 # always within MAX_YEN): what parse_yen gives them, without its general path (a property test
 # holds the two equal). Anything else returns None and goes through parse_yen.
 _QUICK_YEN = re.compile(r"(\d{1,3}(?:,\d{3}){1,3}|\d{1,12})円?", re.ASCII)
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９，", "0123456789,")  # their NFKC forms, as parse_yen folds
 
 
 def _yen_quick(u: Any) -> int | None:
     if type(u) is int and 0 <= u <= MAX_YEN:  # a whole number of yen as Excel sends it
         return u
-    if type(u) is str and len(u) <= 16 and (m := _QUICK_YEN.fullmatch(u)):
+    if type(u) is str and len(u) <= 16 and ((m := _QUICK_YEN.fullmatch(u))
+                                            or (m := _QUICK_YEN.fullmatch(u.translate(_FULL_WIDTH)))):
         return int(m.group(1).replace(",", ""))
     return None
 
