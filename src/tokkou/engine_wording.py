@@ -38,9 +38,8 @@ def codes_from_names(code_p: Parsed, name_p: Parsed, type_given: np.ndarray, err
     has_problem = np.array([p is not None for p in problems] + [False], dtype=bool)
     for row in np.flatnonzero(has_problem[inverse]):
         error(int(row), "body_name", problems[inverse[row]])
-    values = found[inverse].tolist()
-    given = np.array([v is not None for v in values], dtype=bool) | code_p.given
-    return Parsed(codes=np.arange(n), values=values, given=given)
+    given = np.array([v is not None for v in found], dtype=bool)[inverse] | code_p.given
+    return Parsed(codes=np.asarray(inverse, dtype=np.int64), values=found.tolist(), given=given)
 
 
 def _body_of(bodies, code, name, type_given: bool, code_given: bool):
