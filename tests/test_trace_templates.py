@@ -45,3 +45,31 @@ LINE = st.fixed_dictionaries({
 @given(LINE)
 def test_template_trace_equals_the_per_line_trace_of_before(t):
     assert render.general_trace(t) == old_general_trace(t)
+
+
+def old_coordinator_trace(t):  # render.coordinator_trace as of commit 6e48002, verbatim
+    head = old_general_trace({**t, "coordinator": True})
+    cap = f"上限 {yen(t['cap'])}"
+    if t.get("prorated"):
+        cap += f"（{yen(t['full_cap'])} × {t['months']}/12）"
+    rated = "" if t["person_rate"] == 1 else f" × 率 {rate_text(t['person_rate'])} = {yen(t['rated'])}"
+    person = f"この人の{t['lines']}行の合計 {yen(t['sum'])}{rated}"
+    total = f"min({yen(t['rated'])}, {cap}) = {yen(t['total'])}"
+    if t["lines"] == 1:
+        return f"{head}。{person}、{total}（{UNIT_LABELS[t['unit']]}未満切捨て）"
+    share = f"この行の按分 {yen(t['total'])} × {yen(t['eligible'])}/{yen(t['sum'])} = {yen(t['measure'])}"
+    return f"{head}。{person}、{total}、{share}（端数は合計が一致するよう調整）"
+
+
+PERSON = st.fixed_dictionaries({
+    "cap": YEN, "full_cap": YEN, "months": st.integers(1, 12), "prorated": st.booleans(), "sum": YEN,
+    "rated": YEN, "total": YEN, "lines": st.integers(1, 3000),
+    "person_rate": st.sampled_from([Decimal("1"), Decimal("0.5"), Decimal("1.0")]),
+})
+
+
+@settings(max_examples=500, deadline=None)
+@given(LINE, PERSON)
+def test_template_coordinator_trace_equals_the_per_line_trace_of_before(t, p):
+    t = {**t, **p}
+    assert render.coordinator_trace(t) == old_coordinator_trace(t)

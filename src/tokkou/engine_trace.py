@@ -1,10 +1,14 @@
 """計算過程 (trace): the arithmetic of each line in Japanese, from the engine's own numbers.
 
 Built on request only (calc, review's 明細, EXPLAIN_LINE): the batch path without it stays a
-pure numpy pass. The words live in `render`; this module picks the numbers per line.
+pure numpy pass. The words live in `render`; this module picks the numbers per line. Lines of one
+kind (the same deductions, ratio, rate, coefficient, cap shape) share one render template, filled
+with each line's amounts.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 from decimal import Decimal
 
 import numpy as np
@@ -13,11 +17,14 @@ import pandas as pd
 from . import render
 from .engine_context import KIND_COORDINATOR
 
+_PERSON = ("cap", "full_cap", "months", "sum", "rated", "total", "lines")
+
 
 def trace_column(s, rule_ids: np.ndarray) -> np.ndarray:
     """One trace text per line of a finished `LineState`: error and excluded lines once per
-    distinct text, ①②③⑤ lines from one template per kind of line (`render.general_trace_template`),
-    ④ lines one by one."""
+    distinct text, the others from one render template per kind of line."""
+    s = _as_arrays(s)
+    rule_ids = np.asarray(rule_ids, dtype=object)
     a = s.a
     out = np.empty(s.n, dtype=object)
     err, excluded = a["err"], a["excluded"]
@@ -28,97 +35,105 @@ def trace_column(s, rule_ids: np.ndarray) -> np.ndarray:
         texts = [render.excluded_trace([x for x in str(u).split() if (x, "excluded") in s.ctx.exclusions])
                  for u in uniq.tolist()]
         out[ex] = np.array(texts, dtype=object)[codes]
-    coord = a["kind"] == KIND_COORDINATOR
-    _general_traces(s, np.flatnonzero(~err & ~excluded & ~coord), out)
-    _coordinator_traces(s, np.flatnonzero(~err & ~excluded & coord), out)
+    idx = np.flatnonzero(~err & ~excluded)
+    if len(idx):
+        _template_traces(s, idx, out)
     return out
 
 
-def _general_traces(s, idx: np.ndarray, out: np.ndarray) -> None:
-    """①②③⑤ lines: the template of each distinct (deductions, ratio, rate, coefficient), filled
-    with the line's yen amounts."""
-    if not len(idx):
-        return
+def _as_arrays(s):
+    """The state with numpy columns (the one-line path hands its values over as 1-element lists)."""
+    if all(isinstance(v, np.ndarray) for v in s.a.values()):
+        return s
+    ps = s.person
+    if ps is not None:
+        ps = copy.copy(ps)
+        for f in dataclasses.fields(ps):
+            value = getattr(ps, f.name)
+            if isinstance(value, list):
+                setattr(ps, f.name, np.asarray(value, dtype=object if f.name == "person_rate" else None))
+    return dataclasses.replace(s, a={k: np.asarray(v) for k, v in s.a.items()}, person=ps)
+
+
+def _template_traces(s, idx: np.ndarray, out: np.ndarray) -> None:
+    """Lines idx (neither error nor excluded): one template per kind of line, filled per line."""
     a = s.a
-    numbers = _numbers(s, idx)
+    numbers, person = _numbers(s, idx)
     deducted = [numbers[k] != 0 for k in ("spec", "bond", "excl", "food")]
     negative = numbers["cost"] - sum(numbers[k] for k in ("spec", "bond", "excl", "food")) < 0
     r_num, r_den = a["r_num"][idx], a["r_den"][idx]
-    num_codes, _ = pd.factorize(r_num)
-    den_codes, dens = pd.factorize(r_den)
-    ratio_codes, ratios = pd.factorize(np.where(r_num != r_den, num_codes * len(dens) + den_codes, -1))
-    bits = sum(d.astype(np.int64) << k for k, d in enumerate(deducted)) + (negative.astype(np.int64) << 4)
-    key = ((bits * (len(ratios) + 1) + ratio_codes) * (int(a["bucket"].max(initial=0)) + 1) + a["bucket"][idx]) \
-        * (len(s.coef_table) + 1) + a["coef_code"][idx]
-    shape, shapes = pd.factorize(key)
-    first = np.full(len(shapes), len(idx), dtype=np.int64)
-    np.minimum.at(first, shape, np.arange(len(idx)))
-    unit = s.ctx.rb.interp.rounding.unit
-    rates = s.ctx.param("general_rate")
+    coord = a["kind"][idx] == KIND_COORDINATOR
+    has_person = person >= 0
+    prorated = has_person & numbers["part_year"] & (numbers["cap"] != numbers["full_cap"])
+    shape = _shape_codes([*deducted, negative, np.where(r_num != r_den, r_num, 0), np.where(r_num != r_den, r_den, 0),
+                          coord, a["bucket"][idx], np.where(coord, -1, a["coef_code"][idx]), has_person, prorated,
+                          has_person & (numbers["lines"] == 1)])
     order = np.argsort(shape, kind="stable")
-    bounds = np.searchsorted(shape[order], np.arange(len(shapes) + 1))
-    for g, row in enumerate(first.tolist()):
+    bounds = np.searchsorted(shape[order], np.arange(int(shape.max()) + 2))
+    for g in range(len(bounds) - 1):
         rows = order[bounds[g]:bounds[g + 1]]
-        ratio = None
-        if r_num[row] != r_den[row]:
-            ratio = Decimal(int(r_num[row])) / Decimal(int(r_den[row]))
-        template = render.general_trace_template(tuple(bool(d[row]) for d in deducted), bool(negative[row]), ratio,
-                                                 False, rates[int(a["bucket"][idx[row]])],
-                                                 s.coef_table[int(a["coef_code"][idx[row]])], unit)
+        r = rows[0]
+        template = _template(s, int(idx[r]), tuple(bool(d[r]) for d in deducted), bool(negative[r]),
+                             int(person[r]), bool(prorated[r]))
         out[idx[rows]] = _fill(template, {k: v[rows] for k, v in numbers.items()})
 
 
+def _template(s, i: int, deducted: tuple[bool, ...], negative: bool, j: int, prorated: bool) -> str:
+    """The render template of line i's kind (j: its place among the ④ persons' lines, or -1)."""
+    a = s.a
+    unit = s.ctx.rb.interp.rounding.unit
+    ratio = None
+    if a["r_num"][i] != a["r_den"][i]:
+        ratio = Decimal(int(a["r_num"][i])) / Decimal(int(a["r_den"][i]))
+    if a["kind"][i] != KIND_COORDINATOR:
+        return render.general_trace_template(deducted, negative, ratio, False,
+                                             s.ctx.param("general_rate")[int(a["bucket"][i])],
+                                             s.coef_table[int(a["coef_code"][i])], unit)
+    head = render.general_trace_template(deducted, negative, ratio, True, None, None, unit)
+    if j < 0:
+        return head
+    ps = s.person
+    return render.coordinator_trace_template(head, prorated, Decimal(ps.person_rate[j]), int(ps.lines[j]) == 1, unit)
+
+
+def _shape_codes(keys: list[np.ndarray]) -> np.ndarray:
+    """Codes 0.. of the distinct combinations of the key columns, in first-seen order."""
+    code = np.zeros(len(keys[0]), dtype=np.int64)
+    for k in keys:
+        kc, ku = pd.factorize(k)
+        code, _ = pd.factorize(code * len(ku) + kc)
+    return code
+
+
 def _fill(template: str, numbers: dict[str, np.ndarray]) -> list[str]:
-    """The template filled line by line with the yen texts (render.yen's format) of its fields."""
+    """The template filled line by line with the texts of its fields (render.trace_number_format)."""
     names = render.template_fields(template)
     positional = template
     for i, name in enumerate(names):
-        positional = positional.replace("{" + name + "}", "{" + str(i) + "}", 1)
-    columns = [[f"{v:,}" for v in numbers[k].tolist()] for k in names]
+        positional = positional.replace("{" + name + "}", "{" + str(i) + "}")
+    columns = [list(map(render.trace_number_format(k).format, numbers[k].tolist())) for k in names]
     return [positional.format(*vals) for vals in zip(*columns)]
 
 
-def _numbers(s, idx: np.ndarray) -> dict[str, np.ndarray]:
-    """The yen amounts a trace cites, for the lines idx (特定財源 only when deducted, 飲食費 only
-    where the category excludes it)."""
+def _numbers(s, idx: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The amounts a trace cites for the lines idx (特定財源 only when deducted, 飲食費 only where the
+    category excludes it; a ④ person's sum, cap and share where the line has one), and each line's
+    place among the persons' lines (-1: none)."""
     a = s.a
     zero = np.zeros(len(idx), dtype=np.int64)
     deduct = s.ctx.rb.interp.specific_revenue.deduct
-    return {"cost": a["cost"][idx], "spec": a["specific_revenue"][idx] if deduct else zero,
-            "bond": a["bond_amount"][idx], "excl": a["excluded_amount"][idx],
-            "food": np.where(a["food_cat"][idx], a["food_amount"][idx], 0), "base": a["base"][idx],
-            "eligible": a["eligible"][idx], "measure": a["measure"][idx]}
-
-
-def _coordinator_traces(s, idx: np.ndarray, out: np.ndarray) -> None:
-    """④ lines one by one: each cites its person's sum, cap and share."""
-    a = s.a
-    unit = s.ctx.rb.interp.rounding.unit
-    deduct = s.ctx.rb.interp.specific_revenue.deduct
+    numbers = {"cost": a["cost"][idx], "spec": a["specific_revenue"][idx] if deduct else zero,
+               "bond": a["bond_amount"][idx], "excl": a["excluded_amount"][idx],
+               "food": np.where(a["food_cat"][idx], a["food_amount"][idx], 0), "base": a["base"][idx],
+               "eligible": a["eligible"][idx], "measure": a["measure"][idx]}
+    place = np.full(s.n, -1, dtype=np.int64)
     ps = s.person
-    person_row = {int(r): j for j, r in enumerate(ps.idx)} if ps is not None else {}
-    cols = {k: a[k] for k in ("cost", "specific_revenue", "bond_amount", "excluded_amount", "food_amount",
-                              "base", "eligible", "measure", "r_num", "r_den")}
-    for i in idx.tolist():
-        t = _line_numbers(cols, i, a["food_cat"][i], unit, deduct)
-        if i in person_row:
-            out[i] = render.coordinator_trace({**t, **_person_numbers(ps, person_row[i])})
-        else:
-            out[i] = render.general_trace({**t, "coordinator": True})
-
-
-def _line_numbers(c, i: int, food_cat: bool, unit: int, deduct: bool) -> dict:
-    ratio = None
-    if c["r_num"][i] != c["r_den"][i]:
-        ratio = Decimal(int(c["r_num"][i])) / Decimal(int(c["r_den"][i]))
-    return {"cost": int(c["cost"][i]), "spec": int(c["specific_revenue"][i]) if deduct else 0, "bond": int(c["bond_amount"][i]),
-            "excl": int(c["excluded_amount"][i]), "food": int(c["food_amount"][i]) if food_cat else 0,
-            "base": int(c["base"][i]), "ratio": ratio, "eligible": int(c["eligible"][i]),
-            "measure": int(c["measure"][i]), "unit": unit}
-
-
-def _person_numbers(ps, j: int) -> dict:
-    return {"cap": int(ps.cap[j]), "full_cap": int(ps.full_cap[j]), "months": int(ps.months[j]),
-            "prorated": bool(ps.part_year[j]) and int(ps.cap[j]) != int(ps.full_cap[j]),
-            "sum": int(ps.person_sum[j]), "rated": int(ps.rated[j]), "total": int(ps.total[j]),
-            "lines": int(ps.lines[j]), "person_rate": Decimal(ps.person_rate[j])}
+    if ps is not None:
+        place[ps.idx] = np.arange(len(ps.idx))
+    person = place[idx]
+    some = np.clip(person, 0, None)
+    for k, src in zip(_PERSON, ("cap", "full_cap", "months", "person_sum", "rated", "total", "lines")):
+        numbers[k] = np.where(person >= 0, getattr(ps, src)[some], 0) if ps is not None else zero
+    numbers["part_year"] = (np.where(person >= 0, ps.part_year[some], False) if ps is not None
+                            else np.zeros(len(idx), dtype=bool))
+    return numbers, person

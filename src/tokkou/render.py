@@ -78,17 +78,37 @@ TRACE_NUMBERS = ("cost", "spec", "bond", "excl", "food", "base", "eligible", "me
 
 def general_trace(t: Mapping[str, Any]) -> str:
     """「事業費 1,200,000 − 特定財源 200,000 = 1,000,000 × 0.5 × 補正係数 1.0 = 500,000（円未満切捨て）」."""
+    return _filled(_head_template(t, bool(t.get("coordinator"))), t)
+
+
+def _head_template(t: Mapping[str, Any], coordinator: bool) -> str:
     deducted = tuple(bool(t.get(key)) for _, key in _DEDUCTIONS)
     raw = t["cost"] - sum(t.get(k) or 0 for _, k in _DEDUCTIONS)
-    template = general_trace_template(deducted, raw < 0, t.get("ratio"), bool(t.get("coordinator")),
-                                      t.get("general_rate"), t.get("coef"), t.get("unit"))
-    return template.format(**{k: yen(t.get(k) or 0) for k in template_fields(template)})
+    return general_trace_template(deducted, raw < 0, t.get("ratio"), coordinator,
+                                  t.get("general_rate"), t.get("coef"), t.get("unit"))
+
+
+def _filled(template: str, t: Mapping[str, Any]) -> str:
+    return template.format(**{k: trace_number(k, t.get(k) or 0) for k in template_fields(template)})
+
+
+PLAIN_NUMBERS = ("months", "lines")  # counts in a trace, written without a thousands separator
+
+
+def trace_number(field: str, v: int) -> str:
+    """A trace template's field as written: yen with separators, a count (PLAIN_NUMBERS) as is."""
+    return trace_number_format(field).format(int(v))
+
+
+def trace_number_format(field: str) -> str:
+    """The format of a trace template's field for str.format: 「{:,}」 (yen), 「{:d}」 (a count)."""
+    return "{:d}" if field in PLAIN_NUMBERS else "{:,}"
 
 
 @lru_cache(maxsize=4096)
 def template_fields(template: str) -> tuple[str, ...]:
-    """The amounts a trace template cites, in order of appearance."""
-    return tuple(message_fields(template))
+    """The fields a trace template cites, each once, in order of first appearance."""
+    return tuple(dict.fromkeys(message_fields(template)))
 
 
 @lru_cache(maxsize=4096)
@@ -112,16 +132,23 @@ def general_trace_template(deducted: tuple[bool, ...], negative: bool, ratio: De
 
 def coordinator_trace(t: Mapping[str, Any]) -> str:
     """④: the line's eligible cost, the person's sum, the cap and this line's share of it."""
-    head = general_trace({**t, "coordinator": True})
-    cap = f"上限 {yen(t['cap'])}"
-    if t.get("prorated"):
-        cap += f"（{yen(t['full_cap'])} × {t['months']}/12）"
-    rated = "" if t["person_rate"] == 1 else f" × 率 {rate_text(t['person_rate'])} = {yen(t['rated'])}"
-    person = f"この人の{t['lines']}行の合計 {yen(t['sum'])}{rated}"
-    total = f"min({yen(t['rated'])}, {cap}) = {yen(t['total'])}"
-    if t["lines"] == 1:
-        return f"{head}。{person}、{total}（{UNIT_LABELS[t['unit']]}未満切捨て）"
-    share = f"この行の按分 {yen(t['total'])} × {yen(t['eligible'])}/{yen(t['sum'])} = {yen(t['measure'])}"
+    template = coordinator_trace_template(_head_template(t, True), bool(t.get("prorated")), t["person_rate"],
+                                          t["lines"] == 1, t["unit"])
+    return _filled(template, t)
+
+
+@lru_cache(maxsize=4096)
+def coordinator_trace_template(head: str, prorated: bool, person_rate: Decimal, single: bool, unit: int) -> str:
+    """④'s trace as a template: `head` (general_trace_template of a coordinator line), then the
+    person's sum ({lines} lines, {sum}), the cap ({cap}, prorated from {full_cap} over {months}) and
+    this line's share ({total} × {eligible}/{sum} = {measure})."""
+    cap = "上限 {cap}" + ("（{full_cap} × {months}/12）" if prorated else "")
+    rated = "" if person_rate == 1 else f" × 率 {rate_text(person_rate)} = {{rated}}"
+    person = f"この人の{{lines}}行の合計 {{sum}}{rated}"
+    total = f"min({{rated}}, {cap}) = {{total}}"
+    if single:
+        return f"{head}。{person}、{total}（{UNIT_LABELS[unit]}未満切捨て）"
+    share = "この行の按分 {total} × {eligible}/{sum} = {measure}"
     return f"{head}。{person}、{total}、{share}（端数は合計が一致するよう調整）"
 
 
