@@ -317,6 +317,7 @@ def test_unexpected_failure_is_a_short_message_not_a_traceback(monkeypatch):
     def boom(*a, **k):
         raise ZeroDivisionError("deep inside")
     monkeypatch.setattr(engine, "evaluate_one", boom)  # what a one-cell formula calls
+    monkeypatch.setattr(udfs, "_RESULTS", {})  # no result kept from an earlier call
     with pytest.raises(XlwingsError) as e:
         call("MEASURE_AMOUNT", 1, 1000)
     assert "予期しない問題" in str(e.value) and "Traceback" not in str(e.value)
@@ -361,3 +362,26 @@ def test_quick_whole_yen_is_parse_yen():
         quick = normalize._yen_quick(v)
         assert quick is None or normalize.parse_yen(v) == (quick, None)
         assert (quick is None) == (not 0 <= v <= normalize.MAX_YEN)
+
+
+def test_functions_of_one_line_share_its_result_but_never_across_cell_types(monkeypatch):
+    """ELIGIBLE_AMOUNT, MEASURE_AMOUNT and CHECK_LINE of one line: the engine runs once; a value of
+    another type (TRUE vs 1, "1" vs 1) is another line."""
+    calls = []
+    real = engine.evaluate_one
+
+    def counted(fields, *a, **k):
+        calls.append(dict(fields))
+        return real(fields, *a, **k)
+    monkeypatch.setattr(engine, "evaluate_one", counted)
+    udfs._RESULTS.clear()
+    line = {"category": 1, "cost": 1_234_567, "fiscal_year": 2025, "body_type": "市町村"}
+    assert call("ELIGIBLE_AMOUNT", **line) == 1_234_567
+    assert call("MEASURE_AMOUNT", **line) == 617_283
+    assert call("CHECK_LINE", **line) == "対象"
+    assert len(calls) == 1
+    assert call("CHECK_LINE", **dict(line, cost=True)).startswith("エラー")
+    assert call("CHECK_LINE", **dict(line, cost=1_234_567.0)) == "対象"
+    assert len(calls) == 3
+    assert call("EXPLAIN_LINE", **line).startswith("事業費 1,234,567")
+    assert len(calls) == 4  # EXPLAIN_LINE asks for the trace: its own result

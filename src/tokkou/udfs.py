@@ -231,6 +231,27 @@ def _evaluate(records: list[dict[str, Any] | None], trace: bool = True) -> list[
     return [None if r is None else next(results) for r in records]
 
 
+# One line's result by its exact arguments: a sheet asks ELIGIBLE_AMOUNT, MEASURE_AMOUNT and
+# CHECK_LINE of the same line, and a full recalculation asks again. Keys hold each value's type
+# (1, 1.0 and TRUE are equal in Python, not as cells) and a float's repr (0.0 and -0.0).
+_RESULTS: dict[tuple, engine.LineResult] = {}
+_RESULTS_MAX = 20_000
+
+
+def _line_result(fields: dict[str, Any], trace: bool) -> engine.LineResult:
+    rb = _rb()
+    try:
+        key = (rb.sha256, trace, *((k, v.__class__, repr(v) if v.__class__ is float else v) for k, v in fields.items()))
+        hit = _RESULTS.get(key)
+    except TypeError:  # an unhashable cell (a list from a JSON array): not kept
+        return engine.evaluate_one(fields, rb, trace=trace)
+    if hit is None:
+        if len(_RESULTS) >= _RESULTS_MAX:
+            _RESULTS.clear()
+        hit = _RESULTS[key] = engine.evaluate_one(fields, rb, trace=trace)
+    return hit
+
+
 def _first_error(rec: dict[str, Any] | None, keys: Iterable[str]) -> str | None:
     if rec is None:
         return None
@@ -289,7 +310,7 @@ def _line_function(name: str, keys: tuple[str, ...], pick: Callable[[engine.Line
         if err:
             return err
         present = {k: v for k, v in rec.items() if v is not None}
-        return pick(engine.evaluate_one(present, _rb(), trace=trace))
+        return pick(_line_result(present, trace))
 
     def run(*args):
         rec = _one_cell_record(keys, args)
