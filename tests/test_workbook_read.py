@@ -163,7 +163,7 @@ def test_review_findings_and_lines_are_the_same_as_with_two_openpyxl_reads(tmp_p
     new = [review.review_file(p) for p in paths]
     monkeypatch.setattr(review.workbook_read, "Book", _OpenpyxlBook)
     two_reads = review._read_formulas
-    monkeypatch.setattr(review, "_read_formulas", lambda wb, lay: two_reads(wb.source_path, lay))
+    monkeypatch.setattr(review, "_read_formulas", lambda wb, lay, **kw: two_reads(wb.source_path, lay))
     old = [review.review_file(p) for p in paths]
     for a, b in zip(new, old):
         assert _findings(a) == _findings(b), a.file

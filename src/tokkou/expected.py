@@ -60,13 +60,48 @@ def engine_cached(path: Path | None, rb: Rulebook, result=None, details=None) ->
     if result is None or details is None:
         result, details = engine.evaluate_frame_details(read_lines(path, rb), rb)
     cached: dict = {}
+    columns = _Columns(result)
     for (sheet, row), idx in result.groupby(["sheet", "row"], sort=False).indices.items():
-        grp = result.iloc[idx]
+        grp = _Group(columns, idx)
         events = [details.events_at(int(i)) for i in idx]  # positions: line i of the details
         rec = _row_values(sheet, grp, events, rb, ctx, parsers)
         for k, v in rec.items():
             cached[(sheet, int(row), k)] = v
     return cached
+
+
+class _Columns(dict):
+    """A frame's columns as lists, each made when first asked for (a frame slice per row costs far more)."""
+
+    def __init__(self, frame):
+        super().__init__()
+        self.frame = frame
+
+    def __missing__(self, key):
+        values = self[key] = self.frame[key].tolist()
+        return values
+
+
+class _Values(list):
+    """One column of a row's lines; `.iloc[i]` as a Series slice answers it."""
+
+    @property
+    def iloc(self):
+        return self
+
+
+class _Group:
+    """The lines of one sheet row: `grp[column]` and `len(grp)`, as `frame.iloc[idx]` gives them."""
+
+    def __init__(self, columns: _Columns, idx):
+        self.columns, self.idx = columns, idx
+
+    def __getitem__(self, key) -> _Values:
+        values = self.columns[key]
+        return _Values(values[i] for i in self.idx)
+
+    def __len__(self) -> int:
+        return len(self.idx)
 
 
 def _row_values(sheet: str, grp, events: list, rb: Rulebook, ctx, parsers) -> dict:

@@ -395,12 +395,17 @@ def _formula_findings(fr: FileReview, path: Path | workbook_read.Book, lay, rule
     fr.formulas_from = f"作成時の版（{fr.rulebook_hash[:12]}）の様式" if want is not None else "現在の様式"
     if want is None:
         want = expected_formulas(fr.variant, str(Path(rules).resolve()) if rules else str(rulebook_mod.default_rules_dir().resolve()))
-    have = _read_formulas(path, lay)
+    have = _read_formulas(path, lay, xml=True)
+    want_xml = _as_xml(want)
     before = len(fr.findings)
     for key, formula in want.items():
         if key[0] in skip:
             continue
         got = have.get(key)
+        if type(got) is bytes:  # a plain formula's XML text: the template's own text is the usual case
+            if got == want_xml.get(key):
+                continue
+            got = workbook_read.formula_text(got)
         text = getattr(got, "text", got)  # an array-entered formula (ArrayFormula) is compared by its text
         if isinstance(text, str) and text.startswith("=") and isinstance(formula, str) \
                 and same_formula(text, formula, key[1]):
@@ -426,6 +431,22 @@ def _formula_findings(fr: FileReview, path: Path | workbook_read.Book, lay, rule
                f"計算式 {len(differ):,} セルが現在の様式と違います。記録のない別の版の様式のため、計算式を確認できません"
                "（計算結果は入力値から計算し直して確認しました）。現在の様式で提出し直すよう求めてください。",
                first.found, first.expected)
+
+
+_XML_FORMS: dict[int, tuple[dict, dict]] = {}
+
+
+def _as_xml(want: dict) -> dict:
+    """{key: the formula's text as XML writes it (without "=")}: equal bytes are the same text, so most
+    cells need no decoding. Kept per expected-formulas dict (those are cached and few)."""
+    hit = _XML_FORMS.get(id(want))
+    if hit is None or hit[0] is not want:
+        if len(_XML_FORMS) > 16:
+            _XML_FORMS.clear()
+        xml = {k: f[1:].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode()
+               for k, f in want.items() if isinstance(f, str) and f.startswith("=")}
+        hit = _XML_FORMS[id(want)] = (want, xml)
+    return hit[1]
 
 
 # ---- many workbooks ----------------------------------------------------------------------------------

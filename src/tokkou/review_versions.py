@@ -63,14 +63,15 @@ def expected_formulas(rulebook_hash: str, variant: str) -> dict[tuple[str, int, 
     return out
 
 
-def read_formulas(path, lay) -> dict[tuple[str, int, str], str]:
+def read_formulas(path, lay, xml: bool = False) -> dict[tuple[str, int, str], str]:
     """{(sheet, row, key): formula or value} of the calculated columns of a workbook's line sheets.
 
-    path: a file, or a workbook_read.Book already read (its formula view)."""
+    path: a file, or a workbook_read.Book already read (its formula view; xml: plain formulas as the
+    bytes of their XML text, workbook_read.formula_text gives the formula)."""
     from openpyxl import load_workbook
 
     from .workbook_read import Book
-    wb = path.formula_view() if isinstance(path, Book) else load_workbook(path, read_only=True, data_only=False)
+    wb = path.formula_view(xml) if isinstance(path, Book) else load_workbook(path, read_only=True, data_only=False)
     out: dict[tuple[str, int, str], str] = {}
     try:
         for sheet, first, count, cols in ((L.SHEET_LINES, L.LINES_FIRST_ROW, L.LINES_COUNT, L.LINE_COLUMNS),

@@ -69,13 +69,19 @@ def _body(wb, raw: dict | None) -> dict:
     return {key: v for (key, _), v in zip(L.BODY_FIELDS, values)}
 
 
-def _row_values(row: tuple, cols) -> dict:
-    return {c.key: row[L._index(c.letter)] if L._index(c.letter) < len(row) else None for c in cols}
+def _positions(cols) -> list[tuple[str, int]]:
+    """(key, zero-based column index) of each column, computed once per sheet read."""
+    return [(c.key, L._index(c.letter)) for c in cols]
+
+
+def _row_values(row: tuple, positions: list[tuple[str, int]]) -> dict:
+    n = len(row)
+    return {key: row[i] if i < n else None for key, i in positions}
 
 
 def _lines(wb, body: dict, raw: dict | None) -> list[dict]:
     records = []
-    inputs = [c for c in L.LINE_COLUMNS if c.kind == "input"]
+    inputs = _positions([c for c in L.LINE_COLUMNS if c.kind == "input"])
     rows = wb[L.SHEET_LINES].iter_rows(min_row=L.LINES_FIRST_ROW, max_row=L.LINES_FIRST_ROW + L.LINES_COUNT - 1,
                                        max_col=len(L.LINE_COLUMNS), values_only=True)
     for r, row in enumerate(rows, L.LINES_FIRST_ROW):
@@ -90,12 +96,13 @@ def _lines(wb, body: dict, raw: dict | None) -> list[dict]:
 
 def _people(wb, body: dict, lay: L.Layout, raw: dict | None) -> list[dict]:
     records = []
+    positions = _positions(lay.coord_columns)
     rows = wb[L.SHEET_COORD].iter_rows(min_row=L.COORD_FIRST_ROW, max_row=L.COORD_FIRST_ROW + L.COORD_COUNT - 1,
                                        max_col=len(lay.coord_columns), values_only=True)
     for r, row in enumerate(rows, L.COORD_FIRST_ROW):
         if raw is not None:
             raw[(L.SHEET_COORD, r)] = row
-        v = _row_values(row, lay.coord_columns)
+        v = _row_values(row, positions)
         person = {**body, "category": 4, "person_id": v["person_id"] or L.coordinator_id(r - L.COORD_FIRST_ROW),
                   **{k: v[k] for k in _PERSON}, "sheet": L.SHEET_COORD, "row": r}
         if not _zero_or_blank(v["reward"]):

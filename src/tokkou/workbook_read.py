@@ -23,11 +23,15 @@ from pathlib import Path
 from typing import IO, Iterator
 from xml.etree import ElementTree
 
-from openpyxl.reader.excel import ExcelReader
+from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+from openpyxl.reader.strings import read_string_table
+from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils import coordinate_to_tuple
 from openpyxl.worksheet._reader import WorkSheetParser, _cast_number
 from openpyxl.worksheet.dimensions import SheetDimension
-from openpyxl.xml.constants import SHEET_MAIN_NS
+from openpyxl.xml.constants import ARC_STYLE, SHEET_MAIN_NS
+
+from . import workbook_scan
 
 _ROW = f"{{{SHEET_MAIN_NS}}}row"
 _DIMENSION = f"{{{SHEET_MAIN_NS}}}dimension"
@@ -40,7 +44,46 @@ class DTDForbidden(ValueError):
 
 
 class _Reader(ExcelReader):
-    """openpyxl's workbook reader, minus building worksheet objects: it notes where sheets are."""
+    """openpyxl's workbook reader, minus building worksheet objects: it notes where sheets are.
+
+    Shared strings in the usual spelling are read by workbook_scan; the stylesheet, which review needs
+    only for its date styles, is read once per distinct styles part (returns of one template share it)."""
+
+    def read(self):
+        """openpyxl's ExcelReader.read (read-only), its errors worded as openpyxl words them."""
+        action = "read manifest"
+        try:
+            self.read_manifest()
+            action = "read strings"
+            self.read_strings()
+            action = "read workbook"
+            self.read_workbook()
+            action = "read properties"
+            self.read_properties()
+            action = "read custom properties"
+            self.read_custom()
+            action = "read theme"
+            self.read_theme()
+            action = "read stylesheet"
+            _apply_date_styles(self.archive, self.wb)
+            action = "read worksheets"
+            self.read_worksheets()
+        except ValueError as e:
+            raise ValueError(
+                f"Unable to read workbook: could not {action} from {self.archive.filename}.\n"
+                "This is most probably because the workbook source files contain some invalid XML.\n"
+                "Please see the exception for more details."
+                ) from e
+
+    def read_strings(self):
+        ct = self.package.find(SHARED_STRINGS)
+        if ct is None:
+            return
+        data = self.archive.read(ct.PartName[1:])
+        try:
+            self.shared_strings = workbook_scan.shared_strings(data)
+        except workbook_scan.Unusual:
+            self.shared_strings = read_string_table(io.BytesIO(data))
 
     def read_workbook(self):
         super().read_workbook()
@@ -52,6 +95,26 @@ class _Reader(ExcelReader):
             if rel.target not in self.valid_files:
                 continue  # as openpyxl: a sheet whose part is missing is no sheet
             self.sheet_parts.append((sheet.name, None if "chartsheet" in rel.Type else rel.target))
+
+
+_STYLES: dict[bytes, tuple[dict, dict]] = {}  # styles part → (date styles, timedelta styles)
+
+
+def _apply_date_styles(archive, wb) -> None:
+    """openpyxl's apply_stylesheet, answered from _STYLES when this styles part was seen before (the
+    date and timedelta styles are all a Book keeps of it; returns of one template share the part)."""
+    try:
+        data = archive.read(ARC_STYLE)
+    except KeyError:
+        apply_stylesheet(archive, wb)
+        return
+    hit = _STYLES.get(data)
+    if hit is None:
+        apply_stylesheet(archive, wb)
+        if len(_STYLES) >= 16:
+            _STYLES.clear()
+        hit = _STYLES[data] = (frozenset(wb._date_formats), frozenset(wb._timedelta_formats))
+    wb._date_formats, wb._timedelta_formats = set(hit[0]), set(hit[1])
 
 
 _VALUE = f"{{{SHEET_MAIN_NS}}}v"
@@ -102,10 +165,17 @@ class _CellParser(WorkSheetParser):
         return cell
 
 
-class Sheet:
-    """One worksheet's rows as read: the read-only worksheet API the template reader uses."""
+_NO_FORMULA = object()  # a cell without a formula (None is a formula cell's possible value)
 
-    def __init__(self, title: str, rows: list[tuple[int, list[dict]]], bounds, formulas: bool = False):
+
+class Sheet:
+    """One worksheet's rows as read: the read-only worksheet API the template reader uses.
+
+    rows: [(row index, [(column, value, formula or _NO_FORMULA), ...]), ...] in document order; a
+    formula is its text, an ArrayFormula, or (workbook_scan) bytes: the XML text of a plain `<f>` element.
+    formulas: 0 values, 1 formulas as openpyxl gives them, 2 formulas with plain ones as XML bytes."""
+
+    def __init__(self, title: str, rows: list[tuple[int, list[tuple]]], bounds, formulas: int = 0):
         self.title = title
         self._rows = rows
         self._formulas = formulas
@@ -121,7 +191,7 @@ class Sheet:
         min_col, min_row = min_col or 1, min_row or 1
         max_col, max_row = max_col or self.max_column, max_row or self.max_row
         empty = (None,) * (max_col + 1 - min_col) if max_col is not None else ()
-        key = "formula" if self._formulas else "value"
+        formulas = self._formulas
         counter, idx = min_row, 1
         for idx, cells in self._rows:
             if max_row is not None and idx > max_row:
@@ -131,25 +201,35 @@ class Sheet:
                 yield empty
             if counter <= idx:
                 counter += 1
-                yield _row_values(cells, min_col, max_col, key)
+                yield _row_values(cells, min_col, max_col, formulas)
         if max_row is not None and max_row < idx:
             for _ in range(counter, max_row + 1):
                 yield empty
 
-    def formula_view(self) -> "Sheet":
-        """The same sheet as openpyxl reads it with data_only=False: formula cells give their formula."""
-        return Sheet(self.title, self._rows, self._bounds, formulas=True)
+    def formula_view(self, xml: bool = False) -> "Sheet":
+        """The same sheet as openpyxl reads it with data_only=False: formula cells give their formula
+        (xml: a plain formula as the bytes of its XML text, `formula_text` turns it into text)."""
+        return Sheet(self.title, self._rows, self._bounds, formulas=2 if xml else 1)
 
 
-def _row_values(cells: list[dict], min_col: int, max_col: int | None, key: str) -> tuple:
+def formula_text(xml: bytes) -> str:
+    """A plain formula's XML text (as a formula view with xml=True gives it) as openpyxl gives it."""
+    return "=" + workbook_scan.text(xml)
+
+
+def _row_values(cells: list[tuple], min_col: int, max_col: int | None, formulas: int) -> tuple:
     if not cells and not max_col:
         return ()
-    max_col = max_col or cells[-1]["column"]
+    max_col = max_col or cells[-1][0]
     out = [None] * (max_col + 1 - min_col)
-    for c in cells:
-        col = c["column"]
+    for col, value, formula in cells:
         if min_col <= col <= max_col:
-            out[col - min_col] = c.get(key, c["value"])
+            if not formulas or formula is _NO_FORMULA:
+                out[col - min_col] = value
+            elif formulas == 1 and type(formula) is bytes:
+                out[col - min_col] = "=" + workbook_scan.text(formula)
+            else:
+                out[col - min_col] = formula
     return tuple(out)
 
 
@@ -169,7 +249,7 @@ class Book:
         self.sheetnames = [name for name, _ in reader.sheet_parts]
         self._context = (reader.shared_strings, wb.epoch, wb._date_formats, wb._timedelta_formats)
         self._sheets: dict[str, Sheet] = {}
-        self._formula_view = False
+        self._formula_view = 0
 
     def __getitem__(self, name: str) -> Sheet:
         sheet = self._sheets.get(name)
@@ -179,13 +259,14 @@ class Book:
             if self._parts[name] is None:
                 raise TypeError(f"{name} is a chartsheet")
             sheet = self._sheets[name] = _read_sheet(self._archive, self._parts[name], name, *self._context)
-        return sheet.formula_view() if self._formula_view else sheet
+        return sheet.formula_view(self._formula_view == 2) if self._formula_view else sheet
 
-    def formula_view(self) -> "Book":
-        """This book as openpyxl reads it with data_only=False (formula cells give their formula)."""
+    def formula_view(self, xml: bool = False) -> "Book":
+        """This book as openpyxl reads it with data_only=False (formula cells give their formula;
+        xml: plain formulas as the bytes of their XML text, see Sheet.formula_view)."""
         view = object.__new__(Book)
         view.__dict__.update(self.__dict__)
-        view._formula_view = True
+        view._formula_view = 2 if xml else 1
         return view
 
     def close(self) -> None:
@@ -196,21 +277,33 @@ class Book:
 def _read_sheet(archive, part: str, title: str, strings, epoch, date_formats, timedelta_formats) -> Sheet:
     parser = _CellParser(None, strings, data_only=True, epoch=epoch, date_formats=date_formats,
                          timedelta_formats=timedelta_formats)
-    rows: list[tuple[int, list[dict]]] = []
-    bounds = None
-    seen_data = False  # as openpyxl: a <dimension> after the cell data is not read
     data = archive.read(part)
     _refuse_dtd(data, part)
+    try:
+        rows, bounds = workbook_scan.read_sheet(data, parser)  # the usual spelling, at regex speed
+    except workbook_scan.Unusual:
+        parser = _CellParser(None, strings, data_only=True, epoch=epoch, date_formats=date_formats,
+                             timedelta_formats=timedelta_formats)  # fresh: no shared formula seen twice
+        rows, bounds = _parse_sheet(data, parser)
+    return Sheet(title, rows, bounds)
+
+
+def _parse_sheet(data: bytes, parser: "_CellParser") -> tuple[list, tuple | None]:
+    """Rows and dimension bounds of any sheet part, by the C XML parser (element by element)."""
+    rows: list[tuple[int, list[tuple]]] = []
+    bounds = None
+    seen_data = False  # as openpyxl: a <dimension> after the cell data is not read
     for _, el in ElementTree.iterparse(io.BytesIO(data)):
         tag = el.tag
         if tag == _ROW:
-            rows.append(parser.parse_row(el))
+            idx, cells = parser.parse_row(el)
+            rows.append((idx, [(c["column"], c["value"], c.get("formula", _NO_FORMULA)) for c in cells]))
             el.clear()
         elif tag == _DATA:
             seen_data = True
         elif tag == _DIMENSION and not seen_data and bounds is None:
             bounds = SheetDimension.from_tree(el).boundaries
-    return Sheet(title, rows, bounds)
+    return rows, bounds
 
 
 class _RootReached(Exception):

@@ -1,0 +1,218 @@
+"""The usual spelling of a sheet's XML, read by regular expressions: workbook_read's fast path.
+
+Excel, LibreOffice and tokkou's builder write cells one way: `<c r="E5" s="20" t="s"><f>…</f><v>…</v></c>`
+inside `<row r="5" …>`, UTF-8, the spreadsheet namespace as the only default namespace, no CDATA,
+comments or DTD. A part in that spelling is first proven well-formed by expat (no handlers, so at C
+speed), then its rows and cells are matched by regular expressions, and every `<row` and `<c` tag of
+it must be matched; anything else (another spelling, inline strings, a prefix, a stray element) sends
+the whole part back to the full parser (`Unusual`). Values are converted exactly as workbook_read's
+`_CellParser` converts them; a cell of a rarer kind (date style, shared or array formula, inline or
+ISO-date type) is handed to that parser as the element the XML parser would have built.
+"""
+from __future__ import annotations
+
+import re
+from xml.etree.ElementTree import Element, SubElement
+from xml.parsers import expat
+
+from openpyxl.utils.cell import column_index_from_string
+from openpyxl.worksheet._reader import _cast_number
+from openpyxl.worksheet.dimensions import SheetDimension
+from openpyxl.xml.constants import SHEET_MAIN_NS
+
+
+class Unusual(Exception):
+    """The part is not in the usual spelling: read it with the full parser."""
+
+
+_MAIN = f'xmlns="{SHEET_MAIN_NS}"'.encode()
+_ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
+_DEFAULT_NS = re.compile(rb"xmlns\s*=")
+# a DTD, CDATA, comment or processing instruction; a carriage return (XML rewrites line ends); a
+# spreadsheet element under a prefix (the expressions below read unprefixed names only)
+_ODD = re.compile(rb"<(?:[!?]|[A-Za-z_][\w.-]*:(?:row|c|f|v|is|si|t|sheetData|dimension)[\s/>])")
+_CHAR_REF = re.compile(r"&#(?:x([0-9A-Fa-f]+)|([0-9]+));")
+
+
+def plain_xml(data: bytes) -> bool:
+    """Whether `data` is well-formed UTF-8 XML whose root declares the spreadsheet namespace as the
+    only default namespace, with no DTD, CDATA, comment, processing instruction or carriage return."""
+    rest = data
+    if data.startswith(b"<?xml"):
+        end = data.find(b"?>")
+        enc = _ENCODING.search(data, 0, end)
+        if end < 0 or (enc and enc.group(1).lower() not in (b"utf-8", b"utf8")):
+            return False
+        rest = data[end + 2:].lstrip()
+    if not rest.startswith(b"<") or b"\r" in rest or _ODD.search(rest):
+        return False
+    root_end = rest.find(b">")
+    if _MAIN not in rest[:root_end] or len(_DEFAULT_NS.findall(data)) != 1:
+        return False
+    parser = expat.ParserCreate()
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError:
+        return False
+    return True
+
+
+def _char(m: re.Match) -> str:
+    return chr(int(m.group(1), 16)) if m.group(1) else chr(int(m.group(2)))
+
+
+def text(raw: bytes) -> str:
+    """Character data of a well-formed part as the XML parser gives it (references resolved).
+
+    `&amp;` last, so `&amp;lt;` stays `&lt;`; well-formedness leaves no other reference."""
+    s = raw.decode("utf-8")
+    if "&" not in s:
+        return s
+    s = s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+    if "&#" in s:
+        s = _CHAR_REF.sub(_char, s)
+    return s.replace("&amp;", "&")
+
+
+# ---- shared strings ------------------------------------------------------------------------------
+
+_SI = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>')
+
+
+def shared_strings(data: bytes) -> list[str]:
+    """The shared strings of a plain `<si><t>…</t></si>` table, as openpyxl's read_string_table gives them."""
+    if not plain_xml(data):
+        raise Unusual
+    found = _SI.findall(data)
+    if len(found) != data.count(b"<si>") + data.count(b"<si ") + data.count(b"<si/"):
+        raise Unusual
+    return [text(t).replace("x005F_", "") for t in found]
+
+
+# ---- sheets --------------------------------------------------------------------------------------
+
+_DATA = re.compile(rb"<sheetData\s*(/?)>")
+_DIMENSION = re.compile(rb'<dimension ref="([A-Z0-9:$]*)"\s*/>')
+_ROW_R = re.compile(rb'(?:^|\s)r="(\d+)"')
+_TOKEN = re.compile(
+    rb'<row\b((?:[^>"]|"[^"]*")*)>'
+    rb'|<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="([A-Za-z]+)")?'
+    rb'(?:/>|>(<f(?: [^>]*?)?(?:/>|>[^<]*</f>))?(?:<v>([^<]*)</v>|<v/>)?</c>)')
+_F_ELEMENT = re.compile(rb'<f((?: [^>]*?)?)(?:/>|>([^<]*)</f>)')
+_F_ATTRS = re.compile(rb'(?: [A-Za-z]+="[^"<&\t\n]*")*\s*')
+_F_ATTR = re.compile(rb'([A-Za-z]+)="([^"]*)"')
+_COLUMNS: dict[bytes, int] = {}
+_FAST_TYPES = (b"n", b"s", b"str", b"b", b"e")
+_C_TAG, _F_TAG, _V_TAG = (f"{{{SHEET_MAIN_NS}}}{t}" for t in ("c", "f", "v"))
+
+
+def _sheet_data(data: bytes) -> tuple[bytes, bytes, bytes]:
+    """(what precedes <sheetData>, its content, what follows it); Unusual unless there is exactly one."""
+    m = _DATA.search(data)
+    if m is None:
+        raise Unusual  # no cell data at all: rare enough for the full parser
+    if m.group(1):
+        head, body, tail = data[:m.start()], b"", data[m.end():]
+    else:
+        end = data.find(b"</sheetData>", m.end())
+        if end < 0:
+            raise Unusual
+        head, body, tail = data[:m.start()], data[m.end():end], data[end:]
+    if b"<sheetData" in head or b"<sheetData" in tail:
+        raise Unusual
+    return head, body, tail
+
+
+def _bounds(head: bytes):
+    if b"<dimension" not in head:
+        return None
+    m = _DIMENSION.search(head)
+    if m is None or head.count(b"<dimension") != head[:m.start()].count(b"<dimension") + 1:
+        raise Unusual
+    return SheetDimension(ref=m.group(1).decode()).boundaries
+
+
+def _column(letters: bytes) -> int:
+    col = _COLUMNS.get(letters)
+    if col is None:
+        col = _COLUMNS[letters] = column_index_from_string(letters.decode())
+    return col
+
+
+def read_sheet(data: bytes, parser) -> tuple[list, tuple | None]:
+    """(rows, dimension bounds) of a plain sheet part, rows as workbook_read.Sheet holds them.
+
+    parser: workbook_read's `_CellParser` (its shared strings and date styles; it converts rare cells).
+    Cells with neither formula nor value are left out when the part declares its dimension (a reader
+    then always knows the width; an absent cell reads None as an empty one does).
+    Raises Unusual for a part not in the usual spelling."""
+    if not plain_xml(data):
+        raise Unusual
+    head, body, tail = _sheet_data(data)
+    if b"<row " in head or b"<row " in tail or b"<row>" in tail or b"<extLst" in body:
+        raise Unusual  # rows outside sheetData, or extensions inside rows: the full parser's business
+    bounds = _bounds(head)
+    tokens = _TOKEN.findall(body)
+    rows = _rows(tokens, parser, keep_empty=bounds is None)
+    if len(tokens) != body.count(b"<c") + len(rows) or len(rows) != body.count(b"<row"):
+        raise Unusual  # a cell or row the expressions did not match
+    return rows, bounds
+
+
+def _rows(tokens: list[tuple], parser, keep_empty: bool) -> list:
+    from .workbook_read import _NO_FORMULA
+    rows: list = []
+    cells: list | None = None
+    strings, dates, columns = parser.shared_strings, parser.date_formats, _COLUMNS
+    for row_attrs, letters, digits, s, t, f, v in tokens:
+        if not letters:
+            r = _ROW_R.search(row_attrs)
+            if r is None:
+                raise Unusual
+            cells = []
+            rows.append((int(r.group(1)), cells))
+            continue
+        if cells is None:
+            raise Unusual
+        if not f and not v:  # no formula, no value: None whatever its type and style
+            if keep_empty:
+                cells.append((columns.get(letters) or _column(letters), None, _NO_FORMULA))
+            continue
+        if (f and f[2] != 62) or (v and 38 in v) or (t and t not in _FAST_TYPES) or ((not t or t == b"n") and s and int(s) in dates):
+            # 62: the ">" of a plain "<f>"; 38: "&", a reference in the value
+            cells.append(_rare_cell(parser, letters + digits, s, t or None, f, v))
+            continue
+        if not v:
+            value = None
+        elif not t or t == b"n":
+            value = _cast_number(v.decode())
+        elif t == b"s":
+            value = strings[int(v)]
+        elif t == b"b":
+            value = bool(int(v))
+        else:
+            value = text(v)
+        # a plain formula stays bytes (its XML text) until asked for: most are only compared (workbook_read)
+        cells.append((columns.get(letters) or _column(letters), value, f[3:-4] if f else _NO_FORMULA))
+    return rows
+
+
+def _rare_cell(parser, ref: bytes, s: bytes, t: bytes | None, f: bytes, v: bytes) -> tuple:
+    """A cell the fast loop does not convert, given to the parser as the element XML parsing builds."""
+    from .workbook_read import _NO_FORMULA
+    attrib = {"r": ref.decode()}
+    if s:
+        attrib["s"] = s.decode()
+    if t:
+        attrib["t"] = t.decode()
+    cell = Element(_C_TAG, attrib)
+    if f:
+        m = _F_ELEMENT.fullmatch(f)
+        if m is None or not _F_ATTRS.fullmatch(m.group(1)):
+            raise Unusual
+        formula = SubElement(cell, _F_TAG, {k.decode(): a.decode() for k, a in _F_ATTR.findall(m.group(1))})
+        formula.text = text(m.group(2)) if m.group(2) else None
+    if v:
+        SubElement(cell, _V_TAG).text = text(v)
+    got = parser.parse_cell(cell)
+    return got["column"], got["value"], got.get("formula", _NO_FORMULA)
