@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import __version__, columns, engine, totals
@@ -130,12 +131,14 @@ def _summary_row(fr, cats: dict, parsers, rb: Rulebook) -> tuple[dict, pd.DataFr
            "指摘（エラー）": sum(f.severity == "error" for f in fr.findings),
            "指摘（警告）": sum(f.severity == "warning" for f in fr.findings)}
     lines = fr.lines if fr.lines is not None else pd.DataFrame()
+    status = [v for v in lines["status"] if isinstance(v, str)] if len(lines) else []
     for s in ("eligible", "partial", "excluded", "error"):
-        row[engine.STATUS_JA[s]] = int((lines["status"] == s).sum()) if len(lines) else 0
-    cat_ids = lines["category"].map(lambda v: parsers.category(v)[0]) if len(lines) else pd.Series(dtype=object)
+        row[engine.STATUS_JA[s]] = status.count(s)
+    if len(lines):  # yen amounts are whole numbers: their sums do not depend on the order of adding
+        cat_ids = np.array([parsers.category(v)[0] for v in lines["category"]], dtype=object)
+        amounts = pd.to_numeric(lines["measure_amount"], errors="coerce").fillna(0).to_numpy()
     for cid, label in cats.items():
-        sel = lines.loc[cat_ids == cid, "measure_amount"] if len(lines) else pd.Series(dtype=object)
-        row[f"措置額{label}"] = int(pd.to_numeric(sel, errors="coerce").fillna(0).sum())
+        row[f"措置額{label}"] = int(amounts[cat_ids == cid].sum()) if len(lines) else 0
     row["措置額合計"] = sum(row[f"措置額{label}"] for label in cats.values())
     # the body's total rounded per 地方交付税法第22条 by the engine's function (INTERP-BODY-ROUNDING)
     row["措置額合計（千円）"] = (sum(t.rounded_units for t in totals.body_totals(lines.to_dict("records"), rb))

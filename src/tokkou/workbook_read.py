@@ -165,7 +165,7 @@ class _CellParser(WorkSheetParser):
         return cell
 
 
-_NO_FORMULA = object()  # a cell without a formula (None is a formula cell's possible value)
+_NO_FORMULA = workbook_scan.NO_FORMULA
 
 
 class Sheet:

@@ -21,6 +21,9 @@ from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
 
+NO_FORMULA = object()  # a cell without a formula (None is a formula cell's possible value)
+
+
 class Unusual(Exception):
     """The part is not in the usual spelling: read it with the full parser."""
 
@@ -160,7 +163,6 @@ def read_sheet(data: bytes, parser) -> tuple[list, tuple | None]:
 
 
 def _rows(tokens: list[tuple], parser, keep_empty: bool) -> list:
-    from .workbook_read import _NO_FORMULA
     rows: list = []
     cells: list | None = None
     strings, dates, columns = parser.shared_strings, parser.date_formats, _COLUMNS
@@ -176,7 +178,7 @@ def _rows(tokens: list[tuple], parser, keep_empty: bool) -> list:
             raise Unusual
         if not f and not v:  # no formula, no value: None whatever its type and style
             if keep_empty:
-                cells.append((columns.get(letters) or _column(letters), None, _NO_FORMULA))
+                cells.append((columns.get(letters) or _column(letters), None, NO_FORMULA))
             continue
         if (f and f[2] != 62) or (v and 38 in v) or (t and t not in _FAST_TYPES) or ((not t or t == b"n") and s and int(s) in dates):
             # 62: the ">" of a plain "<f>"; 38: "&", a reference in the value
@@ -193,13 +195,12 @@ def _rows(tokens: list[tuple], parser, keep_empty: bool) -> list:
         else:
             value = text(v)
         # a plain formula stays bytes (its XML text) until asked for: most are only compared (workbook_read)
-        cells.append((columns.get(letters) or _column(letters), value, f[3:-4] if f else _NO_FORMULA))
+        cells.append((columns.get(letters) or _column(letters), value, f[3:-4] if f else NO_FORMULA))
     return rows
 
 
 def _rare_cell(parser, ref: bytes, s: bytes, t: bytes | None, f: bytes, v: bytes) -> tuple:
     """A cell the fast loop does not convert, given to the parser as the element XML parsing builds."""
-    from .workbook_read import _NO_FORMULA
     attrib = {"r": ref.decode()}
     if s:
         attrib["s"] = s.decode()
@@ -215,4 +216,4 @@ def _rare_cell(parser, ref: bytes, s: bytes, t: bytes | None, f: bytes, v: bytes
     if v:
         SubElement(cell, _V_TAG).text = text(v)
     got = parser.parse_cell(cell)
-    return got["column"], got["value"], got.get("formula", _NO_FORMULA)
+    return got["column"], got["value"], got.get("formula", NO_FORMULA)
