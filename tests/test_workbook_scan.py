@@ -107,7 +107,9 @@ USUAL = {
     "array formula": lambda d: d.replace(b'<c r="P5" s="23"><f>', b'<c r="P5" s="23"><f t="array" ref="P5">', 1),
     "booleans, errors, inline": lambda d: d.replace(b'<c r="A6" s="19"><v>2</v></c>', b'<c r="A6" t="b"><v>1</v></c>', 1)
     .replace(b'<c r="A7" s="19"><v>3</v></c>', b'<c r="A7" t="e"><v>#N/A</v></c>', 1)
-    .replace(b'<c r="A8" s="19"><v>4</v></c>', b'<c r="A8" t="inlineStr"/>', 1),
+    .replace(b'<c r="A8" s="19"><v>4</v></c>', b'<c r="A8" t="inlineStr"/>', 1)
+    .replace(b'<c r="A10" s="19"><v>6</v></c>', b'<c r="A10" s="7" t="inlineStr"><is><t>a&amp;b</t></is></c>', 1)
+    .replace(b'<c r="A11" s="19"><v>7</v></c>', b'<c r="A11" t="inlineStr"><is><t xml:space="preserve"> x </t></is></c>', 1),
     "self-closing row and empty value": lambda d: d.replace(b'<c r="A9" s="19"><v>5</v></c>', b'<c r="A9" s="19"><v/></c>', 1)
     .replace(b"</sheetData>", b'<row r="4000" spans="1:2"/></sheetData>'),
     "spaces between cells": lambda d: d.replace(b"</c><c ", b"</c>\n  <c "),

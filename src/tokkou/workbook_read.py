@@ -19,11 +19,14 @@ ever declared and nothing external is ever fetched.
 from __future__ import annotations
 
 import io
+from types import SimpleNamespace
 from pathlib import Path
 from typing import IO, Iterator
 from xml.etree import ElementTree
 
-from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+from openpyxl import Workbook
+from openpyxl.packaging.relationship import get_rels_path
+from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader, _find_workbook_part
 from openpyxl.reader.strings import read_string_table
 from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils import coordinate_to_tuple
@@ -86,23 +89,53 @@ class _Reader(ExcelReader):
             self.shared_strings = read_string_table(io.BytesIO(data))
 
     def read_workbook(self):
+        """openpyxl's, unless this workbook part and its relationships were read before: then only what a
+        Book keeps of them (the date epoch, the sheets) is taken from _WORKBOOKS."""
+        self._sheets_known = None
+        self._workbook_key = _workbook_key(self.archive, _find_workbook_part(self.package).PartName[1:])
+        hit = _WORKBOOKS.get(self._workbook_key) if self._workbook_key else None
+        if hit is not None:
+            epoch, self._sheets_known = hit
+            self.wb = SimpleNamespace(epoch=epoch, _date_formats={}, _timedelta_formats={})  # as Workbook() has them
+            return
         super().read_workbook()
         self.parser.assign_names = lambda: None  # defined names are not needed (and sheets are not built)
 
     def read_worksheets(self):
-        self.sheet_parts: list[tuple[str, str | None]] = []
-        for sheet, rel in self.parser.find_sheets():
-            if rel.target not in self.valid_files:
-                continue  # as openpyxl: a sheet whose part is missing is no sheet
-            self.sheet_parts.append((sheet.name, None if "chartsheet" in rel.Type else rel.target))
+        sheets = self._sheets_known
+        if sheets is None:
+            sheets = [(sheet.name, rel.target, rel.Type) for sheet, rel in self.parser.find_sheets()]
+            if self._workbook_key:
+                if len(_WORKBOOKS) >= 16:
+                    _WORKBOOKS.clear()
+                _WORKBOOKS[self._workbook_key] = (self.wb.epoch, sheets)
+        # as openpyxl: a sheet whose part is missing is no sheet
+        self.sheet_parts: list[tuple[str, str | None]] = [
+            (name, None if "chartsheet" in kind else target) for name, target, kind in sheets if target in self.valid_files]
+
+
+_WORKBOOKS: dict[tuple, tuple] = {}  # (part, its bytes, its relationships' bytes) → (epoch, sheets)
+
+
+def _workbook_key(archive, part: str) -> tuple | None:
+    """What openpyxl's reading of the workbook part depends on; None when it reads more (external links)."""
+    data = archive.read(part)
+    if b"externalReference" in data:
+        return None
+    try:
+        rels = archive.read(get_rels_path(part))
+    except KeyError:
+        return None
+    return part, data, rels
 
 
 _STYLES: dict[bytes, tuple[dict, dict]] = {}  # styles part → (date styles, timedelta styles)
 
 
-def _apply_date_styles(archive, wb) -> None:
+def _apply_date_styles(archive, target) -> None:
     """openpyxl's apply_stylesheet, answered from _STYLES when this styles part was seen before (the
     date and timedelta styles are all a Book keeps of it; returns of one template share the part)."""
+    wb = target
     try:
         data = archive.read(ARC_STYLE)
     except KeyError:
@@ -110,11 +143,13 @@ def _apply_date_styles(archive, wb) -> None:
         return
     hit = _STYLES.get(data)
     if hit is None:
+        if not isinstance(wb, Workbook):  # the workbook part came from _WORKBOOKS: styles need a real one
+            wb = Workbook()
         apply_stylesheet(archive, wb)
         if len(_STYLES) >= 16:
             _STYLES.clear()
         hit = _STYLES[data] = (frozenset(wb._date_formats), frozenset(wb._timedelta_formats))
-    wb._date_formats, wb._timedelta_formats = set(hit[0]), set(hit[1])
+    target._date_formats, target._timedelta_formats = set(hit[0]), set(hit[1])
 
 
 _VALUE = f"{{{SHEET_MAIN_NS}}}v"

@@ -100,13 +100,16 @@ _ROW_R = re.compile(rb'(?:^|\s)r="(\d+)"')
 _TOKEN = re.compile(
     rb'<row\b((?:[^>"]|"[^"]*")*)>'
     rb'|<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="([A-Za-z]+)")?'
-    rb'(?:/>|>(<f(?: [^>]*?)?(?:/>|>[^<]*</f>))?(?:<v>([^<]*)</v>|<v/>)?</c>)')
+    rb'(?:/>|>(<f(?: [^>]*?)?(?:/>|>[^<]*</f>))?(?:<v>([^<]*)</v>|<v/>)?'
+    rb'(<is><t(?: xml:space="preserve")?>[^<]*</t></is>)?</c>)')
+_INLINE = re.compile(rb'<is><t( xml:space="preserve")?>([^<]*)</t></is>')
 _F_ELEMENT = re.compile(rb'<f((?: [^>]*?)?)(?:/>|>([^<]*)</f>)')
 _F_ATTRS = re.compile(rb'(?: [A-Za-z]+="[^"<&\t\n]*")*\s*')
 _F_ATTR = re.compile(rb'([A-Za-z]+)="([^"]*)"')
 _COLUMNS: dict[bytes, int] = {}
 _FAST_TYPES = (b"n", b"s", b"str", b"b", b"e")
-_C_TAG, _F_TAG, _V_TAG = (f"{{{SHEET_MAIN_NS}}}{t}" for t in ("c", "f", "v"))
+_C_TAG, _F_TAG, _V_TAG, _IS_TAG, _T_TAG = (f"{{{SHEET_MAIN_NS}}}{t}" for t in ("c", "f", "v", "is", "t"))
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 
 def _sheet_data(data: bytes) -> tuple[bytes, bytes, bytes]:
@@ -166,7 +169,7 @@ def _rows(tokens: list[tuple], parser, keep_empty: bool) -> list:
     rows: list = []
     cells: list | None = None
     strings, dates, columns = parser.shared_strings, parser.date_formats, _COLUMNS
-    for row_attrs, letters, digits, s, t, f, v in tokens:
+    for row_attrs, letters, digits, s, t, f, v, inline in tokens:
         if not letters:
             r = _ROW_R.search(row_attrs)
             if r is None:
@@ -176,6 +179,9 @@ def _rows(tokens: list[tuple], parser, keep_empty: bool) -> list:
             continue
         if cells is None:
             raise Unusual
+        if inline:
+            cells.append(_rare_cell(parser, letters + digits, s, t or None, f, v, inline))
+            continue
         if not f and not v:  # no formula, no value: None whatever its type and style
             if keep_empty:
                 cells.append((columns.get(letters) or _column(letters), None, NO_FORMULA))
@@ -199,7 +205,7 @@ def _rows(tokens: list[tuple], parser, keep_empty: bool) -> list:
     return rows
 
 
-def _rare_cell(parser, ref: bytes, s: bytes, t: bytes | None, f: bytes, v: bytes) -> tuple:
+def _rare_cell(parser, ref: bytes, s: bytes, t: bytes | None, f: bytes, v: bytes, inline: bytes = b"") -> tuple:
     """A cell the fast loop does not convert, given to the parser as the element XML parsing builds."""
     attrib = {"r": ref.decode()}
     if s:
@@ -215,5 +221,9 @@ def _rare_cell(parser, ref: bytes, s: bytes, t: bytes | None, f: bytes, v: bytes
         formula.text = text(m.group(2)) if m.group(2) else None
     if v:
         SubElement(cell, _V_TAG).text = text(v)
+    if inline:
+        m = _INLINE.fullmatch(inline)
+        attrib = {_XML_SPACE: "preserve"} if m.group(1) else {}
+        SubElement(SubElement(cell, _IS_TAG), _T_TAG, attrib).text = text(m.group(2)) if m.group(2) else None
     got = parser.parse_cell(cell)
     return got["column"], got["value"], got.get("formula", NO_FORMULA)
