@@ -395,11 +395,12 @@ def _formula_findings(fr: FileReview, path: Path | workbook_read.Book, lay, rule
     fr.formulas_from = f"作成時の版（{fr.rulebook_hash[:12]}）の様式" if want is not None else "現在の様式"
     if want is None:
         want = expected_formulas(fr.variant, str(Path(rules).resolve()) if rules else str(rulebook_mod.default_rules_dir().resolve()))
-    have = _read_formulas(path, lay, xml=True)
-    want_xml = _as_xml(want)
+    want_xml, want_rows = _as_xml(want, lay)
+    matched: set = set()  # rows whose every calculated cell is the template's formula, as XML text
+    have = _read_formulas(path, lay, xml=True, same=want_rows, matched=matched)
     before = len(fr.findings)
     for key, formula in want.items():
-        if key[0] in skip:
+        if key[0] in skip or key[:2] in matched:
             continue
         got = have.get(key)
         if type(got) is bytes:  # a plain formula's XML text: the template's own text is the usual case
@@ -433,20 +434,25 @@ def _formula_findings(fr: FileReview, path: Path | workbook_read.Book, lay, rule
                first.found, first.expected)
 
 
-_XML_FORMS: dict[int, tuple[dict, dict]] = {}
+_XML_FORMS: dict[int, tuple] = {}
+_UNEQUAL = object()  # a cell not compared as XML text: its row is compared cell by cell
 
 
-def _as_xml(want: dict) -> dict:
-    """{key: the formula's text as XML writes it (without "=")}: equal bytes are the same text, so most
-    cells need no decoding. Kept per expected-formulas dict (those are cached and few)."""
+def _as_xml(want: dict, lay) -> tuple[dict, dict]:
+    """({key: the formula's text as XML writes it (without "=")}, {(sheet, row): those of the row's
+    calculated cells in column order}): equal bytes are the same text, so the usual row is one
+    comparison. Kept per expected-formulas dict (those are cached and few)."""
     hit = _XML_FORMS.get(id(want))
     if hit is None or hit[0] is not want:
         if len(_XML_FORMS) > 16:
             _XML_FORMS.clear()
         xml = {k: f[1:].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode()
                for k, f in want.items() if isinstance(f, str) and f.startswith("=")}
-        hit = _XML_FORMS[id(want)] = (want, xml)
-    return hit[1]
+        keys = review_versions.calculated_columns(lay)
+        rows = {(sheet, row): tuple(xml.get((sheet, row, k), _UNEQUAL) for k in keys[sheet])
+                for sheet, row, _ in want if sheet in keys}
+        hit = _XML_FORMS[id(want)] = (want, xml, rows)
+    return hit[1], hit[2]
 
 
 # ---- many workbooks ----------------------------------------------------------------------------------

@@ -63,11 +63,14 @@ def expected_formulas(rulebook_hash: str, variant: str) -> dict[tuple[str, int, 
     return out
 
 
-def read_formulas(path, lay, xml: bool = False) -> dict[tuple[str, int, str], str]:
+def read_formulas(path, lay, xml: bool = False, same: dict | None = None,
+                  matched: set | None = None) -> dict[tuple[str, int, str], str]:
     """{(sheet, row, key): formula or value} of the calculated columns of a workbook's line sheets.
 
     path: a file, or a workbook_read.Book already read (its formula view; xml: plain formulas as the
-    bytes of their XML text, workbook_read.formula_text gives the formula)."""
+    bytes of their XML text, workbook_read.formula_text gives the formula).
+    same: {(sheet, row): the row's calculated cells, in column order, as they should read}; a row that
+    reads exactly so is left out of the result and its (sheet, row) added to `matched`."""
     from openpyxl import load_workbook
 
     from .workbook_read import Book
@@ -78,15 +81,24 @@ def read_formulas(path, lay, xml: bool = False) -> dict[tuple[str, int, str], st
                                           (L.SHEET_COORD, L.COORD_FIRST_ROW, L.COORD_COUNT, lay.coord_columns)):
             if sheet not in wb.sheetnames:
                 continue
-            calc = [c for c in cols if c.kind in ("calc", "helper")]
+            calc = [(c.key, L._index(c.letter)) for c in cols if c.kind in ("calc", "helper")]
             for r, row in enumerate(wb[sheet].iter_rows(min_row=first, max_row=first + count - 1,
                                                         max_col=len(cols), values_only=True), first):
-                for c in calc:
-                    i = L._index(c.letter)
-                    out[(sheet, r, c.key)] = row[i] if i < len(row) else None
+                got = tuple(row[i] if i < len(row) else None for _, i in calc)
+                if same is not None and got == same.get((sheet, r)):
+                    matched.add((sheet, r))
+                    continue
+                for (key, _), value in zip(calc, got):
+                    out[(sheet, r, key)] = value
     finally:
         wb.close()
     return out
+
+
+def calculated_columns(lay) -> dict[str, list[str]]:
+    """{sheet: keys of its calculated columns, in column order} (the order read_formulas compares rows in)."""
+    return {L.SHEET_LINES: [c.key for c in L.LINE_COLUMNS if c.kind in ("calc", "helper")],
+            L.SHEET_COORD: [c.key for c in lay.coord_columns if c.kind in ("calc", "helper")]}
 
 
 def entry_from_template(path: Path, lay) -> tuple[str, str, dict]:
