@@ -149,7 +149,7 @@ def _findings(fr) -> list[dict]:
 class _OpenpyxlBook:
     """What review opened before workbook_read: openpyxl, read-only, cached values (formulas read again later)."""
 
-    def __new__(cls, path):
+    def __new__(cls, path, **_):
         wb = load_workbook(path, read_only=True, data_only=True)
         wb.source_path = path  # the formulas are then read again from the file, by openpyxl
         return wb

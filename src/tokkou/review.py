@@ -220,7 +220,7 @@ def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None
         fr.add(sheet, cell, "REVIEW-RISK", "warning", message)
     raw: dict = {}
     # one read of the file: values for the lines, formulas for _formula_findings (workbook_read)
-    book = template_reader._open(path, workbook_read.Book)
+    book = template_reader._open(path, partial(workbook_read.Book, parts=parts.sheet_xml))
     try:
         lines = template_reader.read_lines(path, rb, raw=raw, book=book)
     except InputError:

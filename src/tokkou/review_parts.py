@@ -38,6 +38,7 @@ class Parts:
     saved_at: str = ""  # dcterms:modified, ISO 8601 as written
     risks: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, cell, message)
     rows_below: dict[str, tuple[int, int]] = field(default_factory=dict)  # sheet → (first, last) row with data
+    sheet_xml: dict[str, bytes] = field(default_factory=dict)  # part → bytes of the sheets read here (a reader reuses them)
 
 
 def _local(tag: str) -> str:
@@ -99,7 +100,8 @@ def inspect(path, last_rows: dict[str, int]) -> Parts:
         for sheet, last in last_rows.items():
             part = sheets.get(sheet)
             if part in names:
-                below = rows_with_data_below(zf.read(part), last)
+                xml = found.sheet_xml[part] = zf.read(part)
+                below = rows_with_data_below(xml, last)
                 if below:
                     found.rows_below[sheet] = below
     return found

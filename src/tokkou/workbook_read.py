@@ -271,7 +271,8 @@ def _row_values(cells: list[tuple], min_col: int, max_col: int | None, formulas:
 class Book:
     """A workbook's sheet names; each worksheet read (values and formulas, one pass) when first asked for."""
 
-    def __init__(self, source: str | Path | IO[bytes]):
+    def __init__(self, source: str | Path | IO[bytes], parts: dict[str, bytes] | None = None):
+        """parts: {part name: bytes} already read from this same file (each used once, instead of reading it again)."""
         reader = _Reader(source, read_only=True, data_only=True)
         self._archive = reader.archive
         try:
@@ -285,6 +286,7 @@ class Book:
         self._context = (reader.shared_strings, wb.epoch, wb._date_formats, wb._timedelta_formats)
         self._sheets: dict[str, Sheet] = {}
         self._formula_view = 0
+        self._known = dict(parts or {})
 
     def __getitem__(self, name: str) -> Sheet:
         sheet = self._sheets.get(name)
@@ -293,7 +295,10 @@ class Book:
                 raise KeyError(f"Worksheet {name} does not exist.")
             if self._parts[name] is None:
                 raise TypeError(f"{name} is a chartsheet")
-            sheet = self._sheets[name] = _read_sheet(self._archive, self._parts[name], name, *self._context)
+            part = self._parts[name]
+            data = self._known.pop(part, None)
+            sheet = self._sheets[name] = _read_sheet(self._archive if data is None else {part: data},
+                                                     part, name, *self._context)
         return sheet.formula_view(self._formula_view == 2) if self._formula_view else sheet
 
     def formula_view(self, xml: bool = False) -> "Book":
@@ -310,9 +315,10 @@ class Book:
 
 
 def _read_sheet(archive, part: str, title: str, strings, epoch, date_formats, timedelta_formats) -> Sheet:
+    """archive: the zip file, or {part: its bytes}."""
     parser = _CellParser(None, strings, data_only=True, epoch=epoch, date_formats=date_formats,
                          timedelta_formats=timedelta_formats)
-    data = archive.read(part)
+    data = archive[part] if isinstance(archive, dict) else archive.read(part)
     _refuse_dtd(data, part)
     try:
         rows, bounds = workbook_scan.read_sheet(data, parser)  # the usual spelling, at regex speed
