@@ -351,6 +351,11 @@ def _row_findings(fr: FileReview, raw: dict, lay) -> set[str]:
 
 
 def _same(found, expected) -> bool:
+    t = type(found)
+    if (t is str or t is int or t is float) and type(expected) is t and found == expected:
+        return True  # equal as they are (the comparison below finds such values equal too)
+    if found is None and (expected is None or (type(expected) is str and expected == "")):
+        return True
     found, expected = _plain(found), _plain(expected)
     if expected == "" or expected is None:
         return found in ("", None)
@@ -367,10 +372,10 @@ def _value_findings(fr: FileReview, res: pd.DataFrame, details, raw: dict, lay, 
     expected = engine_cached(None, rb, result=res, details=details)
     shown = {L.SHEET_LINES: [c for c in L.LINE_COLUMNS if c.key in ("eligible_cost", "rate", "measure_amount", "status")],
              L.SHEET_COORD: [c for c in lay.coord_columns if c.key in ("eligible_cost", "cap", "measure_amount", "status")]}
+    shown = {sheet: [(c, L._index(c.letter)) for c in cols] for sheet, cols in shown.items()}
     uncalculated = 0
     for (sheet, row), values in sorted(((k, v) for k, v in raw.items() if k[0] in shown), key=lambda kv: kv[0][1]):
-        for c in shown[sheet]:
-            i = L._index(c.letter)
+        for c, i in shown[sheet]:
             found = values[i] if i < len(values) else None
             exp = expected.get((sheet, row, c.key), "")
             if found is None and exp not in ("", None):

@@ -141,7 +141,9 @@ def _summary_row(fr, cats: dict, parsers, rb: Rulebook) -> tuple[dict, pd.DataFr
         row[f"措置額{label}"] = int(amounts[cat_ids == cid].sum()) if len(lines) else 0
     row["措置額合計"] = sum(row[f"措置額{label}"] for label in cats.values())
     # the body's total rounded per 地方交付税法第22条 by the engine's function (INTERP-BODY-ROUNDING)
-    row["措置額合計（千円）"] = (sum(t.rounded_units for t in totals.body_totals(lines.to_dict("records"), rb))
+    # (body_totals reads these four columns only: a frame of all of them costs far more per file)
+    used = [c for c in ("body_code", "body_name", "fiscal_year", "measure_amount") if c in lines.columns]
+    row["措置額合計（千円）"] = (sum(t.rounded_units for t in totals.body_totals(lines[used].to_dict("records"), rb))
                              if len(lines) else 0)
     row["最終保存日時"] = jst(fr.saved_at) if fr.saved_at else ""
     row["様式のルールブック版"] = fr.rulebook_hash[:12]
