@@ -97,11 +97,14 @@ def shared_strings(data: bytes) -> list[str]:
 _DATA = re.compile(rb"<sheetData\s*(/?)>")
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z0-9:$]*)"\s*/>')
 _ROW_R = re.compile(rb'(?:^|\s)r="(\d+)"')
+# a row's start tag (always matched: `>` ends it), a cell in the usual spelling, or the start of any other
+# cell (matched last, all groups empty: the part is then handed back). So every row and cell is a token.
 _TOKEN = re.compile(
-    rb'<row\b((?:[^>"]|"[^"]*")*)>'
+    rb'<row\b([^>]*)>'
     rb'|<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="([A-Za-z]+)")?'
     rb'(?:/>|>(<f(?: [^>]*?)?(?:/>|>[^<]*</f>))?(?:<v>([^<]*)</v>|<v/>)?'
-    rb'(<is><t(?: xml:space="preserve")?>[^<]*</t></is>)?</c>)')
+    rb'(<is><t(?: xml:space="preserve")?>[^<]*</t></is>)?</c>)'
+    rb'|<c\b')
 _INLINE = re.compile(rb'<is><t( xml:space="preserve")?>([^<]*)</t></is>')
 _F_ELEMENT = re.compile(rb'<f((?: [^>]*?)?)(?:/>|>([^<]*)</f>)')
 _F_ATTRS = re.compile(rb'(?: [A-Za-z]+="[^"<&\t\n]*")*\s*')
@@ -158,11 +161,7 @@ def read_sheet(data: bytes, parser) -> tuple[list, tuple | None]:
     if b"<row " in head or b"<row " in tail or b"<row>" in tail or b"<extLst" in body:
         raise Unusual  # rows outside sheetData, or extensions inside rows: the full parser's business
     bounds = _bounds(head)
-    tokens = _TOKEN.findall(body)
-    rows = _rows(tokens, parser, keep_empty=bounds is None)
-    if len(tokens) != body.count(b"<c") + len(rows) or len(rows) != body.count(b"<row"):
-        raise Unusual  # a cell or row the expressions did not match
-    return rows, bounds
+    return _rows(_TOKEN.findall(body), parser, keep_empty=bounds is None), bounds
 
 
 def _rows(tokens: list[tuple], parser, keep_empty: bool) -> list:
@@ -173,7 +172,7 @@ def _rows(tokens: list[tuple], parser, keep_empty: bool) -> list:
         if not letters:
             r = _ROW_R.search(row_attrs)
             if r is None:
-                raise Unusual
+                raise Unusual  # a row without its number, or a cell in another spelling
             cells = []
             rows.append((int(r.group(1)), cells))
             continue
