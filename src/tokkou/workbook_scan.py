@@ -4,10 +4,12 @@ Excel, LibreOffice and tokkou's builder write cells one way: `<c r="E5" s="20" t
 inside `<row r="5" …>`, UTF-8, the spreadsheet namespace as the only default namespace, no CDATA,
 comments or DTD. A part in that spelling is first proven well-formed by expat (no handlers, so at C
 speed), then its rows and cells are matched by regular expressions, and every `<row` and `<c` tag of
-it must be matched; anything else (another spelling, inline strings, a prefix, a stray element) sends
+it must be matched; anything else (another spelling, rich inline text, a prefix, a stray element) sends
 the whole part back to the full parser (`Unusual`). Values are converted exactly as workbook_read's
 `_CellParser` converts them; a cell of a rarer kind (date style, shared or array formula, inline or
-ISO-date type) is handed to that parser as the element the XML parser would have built.
+ISO-date type, a reference in its value) is handed to that parser as the element the XML parser
+would have built. Measured on the benchmark's 事業 sheet (1.4 MB): about 14 ms against 24 ms for
+ElementTree plus openpyxl's cell conversion; expat's check is a third of it.
 """
 from __future__ import annotations
 
