@@ -51,3 +51,12 @@ def test_merged_low_cardinality_columns_keep_their_rows():
 def test_floats_go_through_pandas():
     df = pd.DataFrame({"a": [1.5, None], "b": ["x", "y"]})
     assert _ours(df) is None
+
+
+def test_a_column_of_mostly_distinct_texts_is_written_cell_by_cell_with_the_same_bytes():
+    n = 20_000
+    df = pd.DataFrame({"name": [f'=x{i}' if i % 7 == 0 else (None if i % 11 == 0 else f'a,"{i}"\n') for i in range(n)],
+                       "body": [f"b{i % 50}" for i in range(n)]}, dtype="str")
+    assert csv_writer._mostly_distinct(df["name"].to_numpy(dtype=object))
+    assert not csv_writer._mostly_distinct(df["body"].to_numpy(dtype=object))
+    assert _ours(df) == _pandas(df)

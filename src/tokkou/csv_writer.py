@@ -60,9 +60,16 @@ def _coded(col: pd.Series, escape: Callable[[Any], Any]) -> _Coded | list[str] |
         return None
     arr = col.to_numpy(dtype=object)
     if isinstance(col.dtype, pd.StringDtype) or pd.api.types.infer_dtype(arr, skipna=True) in ("string", "empty"):
+        if _mostly_distinct(arr):  # (a name or trace per line): no gain in coding it
+            arr = np.where(pd.isna(arr), "", arr)
+            return [quote(escape(v)) for v in arr.tolist()]
         codes, uniques = pd.factorize(arr)
         return _Coded(codes, [quote(escape(u)) for u in uniques.tolist()])
     return _cells(arr, escape)
+
+
+def _mostly_distinct(arr: np.ndarray, sample: int = 8_192) -> bool:
+    return len(arr) > 2 * sample and len(set(arr[:sample].tolist())) > sample // 2
 
 
 def _cells(arr: np.ndarray, escape: Callable[[Any], Any]) -> list[str] | None:

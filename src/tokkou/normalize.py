@@ -516,10 +516,7 @@ def parse_column(values, parser, column: Column, errors: dict[int, list[str]]) -
     else:
         codes, uniq = _factorize(values)
         uniques = list(uniq)
-    parsed_vals, parsed_err, parsed_given = [], [], []
-    for u in uniques:
-        val, err, given = parse_value(u, parser)
-        parsed_vals.append(None if err else val), parsed_err.append(err), parsed_given.append(given)
+    parsed_vals, parsed_err, parsed_given = _parse_uniques(uniques, parser)
     codes = np.where(codes < 0, len(uniques), codes)
     given = np.array(parsed_given + [False], dtype=bool)[codes]
     if any(parsed_err):
@@ -527,6 +524,22 @@ def parse_column(values, parser, column: Column, errors: dict[int, list[str]]) -
         for row in np.flatnonzero(bad[codes]):
             errors.setdefault(int(row), []).append(value_problem(column, uniques[codes[row]], parsed_err[codes[row]]))
     return Parsed(codes=codes, values=parsed_vals, given=given)
+
+
+def _parse_uniques(uniques: list, parser) -> tuple[list, list, list]:
+    """parse_value of each distinct cell: (values, problems, given); amounts in the commonest
+    spellings in one pass of _yen_quick first (the same answer parse_value gives them)."""
+    n = len(uniques)
+    if parser is parse_yen:
+        vals = list(map(_yen_quick, uniques))
+        rest = [i for i, v in enumerate(vals) if v is None]
+        errs, given = [None] * n, [True] * n
+    else:
+        vals, rest, errs, given = [None] * n, range(n), [None] * n, [True] * n
+    for i in rest:
+        val, err, given[i] = parse_value(uniques[i], parser)
+        vals[i], errs[i] = (None if err else val), err
+    return vals, errs, given
 
 
 def parse_value(u: Any, parser) -> tuple[Any, str | None, bool]:
