@@ -40,7 +40,7 @@ def escape_text(v: Any) -> Any:
 # Kinds of column (pandas' infer_dtype, NA skipped) that hold no text at all: never escaped.
 _NO_TEXT = frozenset({"empty", "integer", "floating", "mixed-integer-float", "decimal", "complex", "boolean",
                       "datetime64", "datetime", "date", "timedelta64", "timedelta", "time", "period", "bytes"})
-_FORMULA_AFTER_NUL = re.compile("\0[" + re.escape("".join(_FORMULA_START)) + "]")
+FORMULA_AFTER_NUL = re.compile("\0[" + re.escape("".join(_FORMULA_START)) + "]")  # a cell start, texts joined by NUL
 
 
 def _may_hold_formula(col: pd.Series) -> bool:
@@ -62,7 +62,7 @@ def _may_hold_formula(col: pd.Series) -> bool:
         if kind != "string":
             return True  # text mixed with other values: the exact pass decides
         joined = "\0".join(values[~pd.isna(values)])
-    return _FORMULA_AFTER_NUL.search("\0" + joined) is not None
+    return FORMULA_AFTER_NUL.search("\0" + joined) is not None
 
 
 def escape_cells(df: pd.DataFrame) -> pd.DataFrame:

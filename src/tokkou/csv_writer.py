@@ -15,6 +15,8 @@ from typing import Any, BinaryIO, Callable
 import numpy as np
 import pandas as pd
 
+from .cellsafe import FORMULA_AFTER_NUL
+
 LINE_END = "\r\n"
 _CHUNK = 50_000     # rows per encoded block: bounded memory for a 190 MB output
 _MERGE_MAX = 4_096  # distinct value pairs up to which two columns are joined per pair
@@ -61,11 +63,23 @@ def _coded(col: pd.Series, escape: Callable[[Any], Any]) -> _Coded | list[str] |
     arr = col.to_numpy(dtype=object)
     if isinstance(col.dtype, pd.StringDtype) or pd.api.types.infer_dtype(arr, skipna=True) in ("string", "empty"):
         if _mostly_distinct(arr):  # (a name or trace per line): no gain in coding it
-            arr = np.where(pd.isna(arr), "", arr)
-            return [quote(escape(v)) for v in arr.tolist()]
+            return _texts(np.where(pd.isna(arr), "", arr).tolist(), escape)
         codes, uniques = pd.factorize(arr)
         return _Coded(codes, [quote(escape(u)) for u in uniques.tolist()])
     return _cells(arr, escape)
+
+
+def _texts(texts: list[str], escape: Callable[[Any], Any]) -> list[str]:
+    """quote(escape(v)) of each text, screened column-wise first: cells only go through `escape`
+    when one may start like a formula (after a NUL that starts each cell in the joined text)."""
+    joined = "\0" + "\0".join(texts)
+    if FORMULA_AFTER_NUL.search(joined):
+        return [quote(escape(v)) for v in texts]
+    if '"' in joined:
+        return [quote(v) for v in texts]
+    if "," not in joined and "\r" not in joined and "\n" not in joined:
+        return texts
+    return ['"' + v + '"' if ("," in v or "\r" in v or "\n" in v) else v for v in texts]
 
 
 def _mostly_distinct(arr: np.ndarray, sample: int = 8_192) -> bool:
@@ -105,7 +119,7 @@ def _fields(df: pd.DataFrame, escape: Callable[[Any], Any]) -> list[list[str]] |
 
 def write(df: pd.DataFrame, fh: BinaryIO, escape: Callable[[Any], Any] = lambda v: v) -> bool:
     """Write df as UTF-8 with BOM, a header line and CRLF line ends, every text cell and header
-    through `escape`; False (nothing written) when a column or header needs pandas' conversion."""
+    through `escape` (which changes only a text starting like a formula, cellsafe.formula_like); False (nothing written) when a column or header needs pandas' conversion."""
     if df.shape[1] < 2 or len(df) == 0 or not all(isinstance(c, str) for c in df.columns):
         return False  # a lone empty field is quoted by the csv module: leave such frames to it
     cols = _fields(df, escape)
