@@ -5,6 +5,7 @@ import io
 from decimal import Decimal
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,7 @@ def _pandas(df: pd.DataFrame) -> bytes:
 
 def _ours(df: pd.DataFrame) -> bytes | None:
     buf = io.BytesIO()
-    return buf.getvalue() if csv_writer.write(df, buf, cellsafe.escape_text) else None
+    return buf.getvalue() if csv_writer.write(df, buf, cellsafe.escape_text, cellsafe.FORMULA_AFTER_NUL) else None
 
 
 @settings(max_examples=300, deadline=None)
@@ -53,9 +54,13 @@ def test_floats_go_through_pandas():
     assert _ours(df) is None
 
 
-def test_a_column_of_mostly_distinct_texts_is_written_cell_by_cell_with_the_same_bytes():
+@pytest.mark.parametrize("cell", [lambda i: f'=x{i}' if i % 7 == 0 else f'a,"{i}"\n',  # formulas: escaped
+                                  lambda i: f'a"{i}"' if i % 3 else f"b,{i}",               # quotes
+                                  lambda i: f"c,{i}" if i % 2 else f"d\r{i}",              # separators only
+                                  lambda i: f"plain{i}"])
+def test_a_column_of_mostly_distinct_texts_is_written_cell_by_cell_with_the_same_bytes(cell):
     n = 20_000
-    df = pd.DataFrame({"name": [f'=x{i}' if i % 7 == 0 else (None if i % 11 == 0 else f'a,"{i}"\n') for i in range(n)],
+    df = pd.DataFrame({"name": [None if i % 11 == 0 else cell(i) for i in range(n)],
                        "body": [f"b{i % 50}" for i in range(n)]}, dtype="str")
     assert csv_writer._mostly_distinct(df["name"].to_numpy(dtype=object))
     assert not csv_writer._mostly_distinct(df["body"].to_numpy(dtype=object))

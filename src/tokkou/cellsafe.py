@@ -92,7 +92,7 @@ def write_csv(df: pd.DataFrame, path) -> None:
     Written column-wise (csv_writer), else by pandas for kinds of cell only it converts."""
     from . import csv_writer
     with open(path, "wb") as fh:
-        if csv_writer.write(df, fh, escape_text):
+        if csv_writer.write(df, fh, escape_text, FORMULA_AFTER_NUL):
             return
     csv_safe(df).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 

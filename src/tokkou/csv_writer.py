@@ -9,13 +9,13 @@ on which path wrote them.
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, BinaryIO, Callable
 
 import numpy as np
 import pandas as pd
 
-from .cellsafe import FORMULA_AFTER_NUL
 
 LINE_END = "\r\n"
 _CHUNK = 50_000     # rows per encoded block: bounded memory for a 190 MB output
@@ -49,7 +49,7 @@ class _Coded:
         return np.array(self.fields + [""], dtype=object)[self.codes].tolist()
 
 
-def _coded(col: pd.Series, escape: Callable[[Any], Any]) -> _Coded | list[str] | None:
+def _coded(col: pd.Series, escape: "Escape") -> _Coded | list[str] | None:
     """A text column coded per distinct value, other columns as their fields, None for a kind of
     cell pandas must write."""
     kind = col.dtype.kind
@@ -69,11 +69,12 @@ def _coded(col: pd.Series, escape: Callable[[Any], Any]) -> _Coded | list[str] |
     return _cells(arr, escape)
 
 
-def _texts(texts: list[str], escape: Callable[[Any], Any]) -> list[str]:
+def _texts(texts: list[str], escape: "Escape") -> list[str]:
     """quote(escape(v)) of each text, screened column-wise first: cells only go through `escape`
-    when one may start like a formula (after a NUL that starts each cell in the joined text)."""
+    when one may start like a formula (escape.screen finds a NUL, the start of each cell in the
+    joined text, then a formula's first character)."""
     joined = "\0" + "\0".join(texts)
-    if FORMULA_AFTER_NUL.search(joined):
+    if escape.screen is None or escape.screen.search(joined):
         return [quote(escape(v)) for v in texts]
     if '"' in joined:
         return [quote(v) for v in texts]
@@ -86,7 +87,7 @@ def _mostly_distinct(arr: np.ndarray, sample: int = 8_192) -> bool:
     return len(arr) > 2 * sample and len(set(arr[:sample].tolist())) > sample // 2
 
 
-def _cells(arr: np.ndarray, escape: Callable[[Any], Any]) -> list[str] | None:
+def _cells(arr: np.ndarray, escape: "Escape") -> list[str] | None:
     """Fields of a column of mixed cells (NA, text, integers, Decimals), each object printed once."""
     seen: dict[int, str] = {}
     out = [""] * len(arr)
@@ -101,7 +102,7 @@ def _cells(arr: np.ndarray, escape: Callable[[Any], Any]) -> list[str] | None:
     return out
 
 
-def _fields(df: pd.DataFrame, escape: Callable[[Any], Any]) -> list[list[str]] | None:
+def _fields(df: pd.DataFrame, escape: "Escape") -> list[list[str]] | None:
     runs: list = []
     for j in range(df.shape[1]):
         col = _coded(df.iloc[:, j], escape)
@@ -117,11 +118,25 @@ def _fields(df: pd.DataFrame, escape: Callable[[Any], Any]) -> list[list[str]] |
     return [r.texts() if isinstance(r, _Coded) else r for r in runs]
 
 
-def write(df: pd.DataFrame, fh: BinaryIO, escape: Callable[[Any], Any] = lambda v: v) -> bool:
+class Escape:
+    """A cell's escaping: `fn` (a cell → the cell as written) and `screen`, a pattern that finds
+    every text `fn` could change in the texts joined with a NUL before each (None: no screen)."""
+
+    def __init__(self, fn: Callable[[Any], Any], screen: re.Pattern | None = None):
+        self.fn, self.screen = fn, screen
+
+    def __call__(self, v: Any) -> Any:
+        return self.fn(v)
+
+
+def write(df: pd.DataFrame, fh: BinaryIO, escape: Callable[[Any], Any] = lambda v: v,
+          screen: re.Pattern | None = None) -> bool:
     """Write df as UTF-8 with BOM, a header line and CRLF line ends, every text cell and header
-    through `escape` (which changes only a text starting like a formula, cellsafe.formula_like); False (nothing written) when a column or header needs pandas' conversion."""
+    through `escape` (`screen`: see Escape); False (nothing written) when a column or header needs
+    pandas' conversion."""
     if df.shape[1] < 2 or len(df) == 0 or not all(isinstance(c, str) for c in df.columns):
         return False  # a lone empty field is quoted by the csv module: leave such frames to it
+    escape = Escape(escape, screen)
     cols = _fields(df, escape)
     if cols is None:
         return False
