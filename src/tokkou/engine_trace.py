@@ -98,6 +98,10 @@ def _template(s, i: int, deducted: tuple[bool, ...], negative: bool, j: int, pro
 
 def _shape_codes(keys: list[np.ndarray]) -> np.ndarray:
     """Codes 0.. of the distinct combinations of the key columns, in first-seen order."""
+    if len(keys[0]) <= 64:  # a few lines (EXPLAIN_LINE: one): two pd.factorize per key cost ~0.3 ms
+        seen: dict[tuple, int] = {}
+        return np.array([seen.setdefault(t, len(seen)) for t in zip(*(np.asarray(k).tolist() for k in keys))],
+                        dtype=np.int64)
     code = np.zeros(len(keys[0]), dtype=np.int64)
     for k in keys:
         kc, ku = pd.factorize(k)
