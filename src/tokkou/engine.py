@@ -2,9 +2,11 @@
 
 `evaluate_columns` is the core: raw columns in (any cell values), result columns out, through the
 named stages of `engine_stages` (④ in `coordinators`). The batch path (`evaluate_frame`, a
-DataFrame) and the single-line path (`evaluate_line`, keyword values) both call it, so they cannot
-disagree; the arithmetic is integer numpy throughout. Beside the text, every result carries its
-structure (`Details`: rule events and error column keys per line) so faces never parse text.
+DataFrame) runs the stages on integer numpy columns; the single-line path (`evaluate_line`,
+`evaluate_one`: UDFs) runs the very same stages on Python scalars (`engine_xp.ONE`), so no rule
+exists twice and tests/test_engine.py holds the two equal field by field. Beside the text, every
+result carries its structure (`Details`: rule events and error column keys per line) so faces
+never parse text.
 """
 from __future__ import annotations
 

@@ -346,7 +346,7 @@ class One:
         """parse_column for one cell: the same per-value step (`normalize.parse_value`), computed once
         per distinct (parser, value) — Excel recalculates the same 区分, 年度, 団体区分 in every line."""
         kind = type(value)
-        if kind in _CACHED_TYPES and (kind is not str or len(value) <= 200):  # no hostile megabyte keys
+        if kind in _CACHED_TYPES and (len(value) <= 200 if kind is str else value == value):  # no huge keys, no NaN
             key = (parser, kind, value)
             hit = _PARSED.get(key)
             if hit is None:
