@@ -49,7 +49,8 @@ def run(src: Path, out: Path, rules: str | None = None, year: str | None = None,
     defaults = {"fiscal_year": year} if year else None
     result, details, blank = evaluate_table_details(table, rb, defaults)
     language = lang or input_language(table.frame.columns)
-    write_table(localize(result, language, Path(out).suffix.lower()), out, inputs=[src])
+    shown = localize(result, language, Path(out).suffix.lower())
+    write_table(shown, out, inputs=[src], headers=table.headers(shown.columns))
     lines = result[~blank]
     return Summary(src, out, f"{rb.name} {rb.short_hash}", summarize(lines, rb),
                    int((lines["status"] == "error").sum()), body_totals(lines, details, rb), lines=len(lines),

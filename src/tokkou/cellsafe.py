@@ -87,14 +87,16 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, path) -> None:
+def write_csv(df: pd.DataFrame, path, header=None) -> None:
     """UTF-8 with BOM (Excel opens it as UTF-8), CRLF line ends, formula-like text escaped.
-    Written column-wise (csv_writer), else by pandas for kinds of cell only it converts."""
+    Written column-wise (csv_writer), else by pandas for kinds of cell only it converts.
+    `header`: the header texts to write (default: the column names; duplicates allowed)."""
     from . import csv_writer
     with open(path, "wb") as fh:
-        if csv_writer.write(df, fh, escape_text, FORMULA_AFTER_NUL):
+        if csv_writer.write(df, fh, escape_text, FORMULA_AFTER_NUL, header):
             return
-    csv_safe(df).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    names = [escape_text(h) for h in header] if header is not None else True
+    csv_safe(df).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n", header=names)
 
 
 def xlsx_shape_problem(df: pd.DataFrame) -> str | None:

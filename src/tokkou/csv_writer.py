@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -130,17 +130,18 @@ class Escape:
 
 
 def write(df: pd.DataFrame, fh: BinaryIO, escape: Callable[[Any], Any] = lambda v: v,
-          screen: re.Pattern | None = None) -> bool:
+          screen: re.Pattern | None = None, header: Sequence[str] | None = None) -> bool:
     """Write df as UTF-8 with BOM, a header line and CRLF line ends, every text cell and header
-    through `escape` (`screen`: see Escape); False (nothing written) when a column or header needs
-    pandas' conversion."""
+    through `escape` (`screen`: see Escape); `header`: the texts of the header line (default: the
+    column names). False (nothing written) when a column or header needs pandas' conversion."""
     if df.shape[1] < 2 or len(df) == 0 or not all(isinstance(c, str) for c in df.columns):
         return False  # a lone empty field is quoted by the csv module: leave such frames to it
     escape = Escape(escape, screen)
     cols = _fields(df, escape)
     if cols is None:
         return False
-    fh.write(("\ufeff" + ",".join(quote(escape(c)) for c in df.columns) + LINE_END).encode("utf-8"))
+    names = df.columns if header is None else header
+    fh.write(("\ufeff" + ",".join(quote(escape(c)) for c in names) + LINE_END).encode("utf-8"))
     for start in range(0, len(df), _CHUNK):
         rows = zip(*(c[start:start + _CHUNK] for c in cols))
         fh.write((LINE_END.join(map(",".join, rows)) + LINE_END).encode("utf-8"))

@@ -44,6 +44,11 @@ class Table:
     header_row: int = 1  # 1-based row (or line) of the header in the file
     unit: int | None = None  # yen per unit of a 「（単位：千円）」 line above the header
     unread: list[str] = field(default_factory=list)  # headers the tool does not read
+    written: dict[str, str] = field(default_factory=dict)  # column name → header as written, where they differ
+
+    def headers(self, columns: Iterable[Any]) -> list[str]:
+        """The header texts to write for `columns` (a repeated input header as the file had it)."""
+        return [self.written.get(c, c) for c in columns]
 
     @property
     def blank(self) -> np.ndarray:
@@ -67,9 +72,20 @@ def find_header(rows: list[list[Any]]) -> tuple[int | None, int]:
     return None, best
 
 
-def unread_headers(columns: Iterable[Any]) -> list[str]:
-    """Headers that name no input column: passed through unchanged, listed on the terminal."""
-    return [str(c) for c in columns if header_key(c) not in BY_KEY and header_key(c) not in _OUTPUT_KEYS]
+def unread_headers(columns: Iterable[Any], written: dict[str, str] | None = None) -> list[str]:
+    """Headers that name no input column: passed through unchanged, listed on the terminal, each
+    once as written (a repeated known header is read: its cells are compared with the first's)."""
+    out: list[str] = []
+    for c in columns:
+        text = (written or {}).get(c, str(c))
+        if header_key(text) not in BY_KEY and header_key(text) not in _OUTPUT_KEYS and text not in out:
+            out.append(text)
+    return out
+
+
+def repeated_headers(names: list[Any], unique: list[str]) -> dict[str, str]:
+    """unique_names' `事業費.1` → the header as written (`事業費`), for the output's header line."""
+    return {u: str(n).strip() for n, u in zip(names, unique) if not is_blank(n) and u != str(n).strip()}
 
 
 def not_found(path: Path, sheets: list[str] | None) -> TableNotFound:
@@ -81,17 +97,16 @@ def not_found(path: Path, sheets: list[str] | None) -> TableNotFound:
 
 def unique_names(names: list[Any]) -> list[str]:
     """Header texts, blanks named 列N, duplicates suffixed .1, .2 (pandas' convention)."""
-    seen: dict[str, int] = {}
+    used: set[str] = set()
     out = []
     for i, n in enumerate(names):
-        n = "" if is_blank(n) else str(n).strip()
-        n = n or f"列{i + 1}"
-        if n in seen:
-            seen[n] += 1
-            n = f"{n}.{seen[n]}"
-        else:
-            seen[n] = 0
-        out.append(n)
+        base = ("" if is_blank(n) else str(n).strip()) or f"列{i + 1}"
+        name, k = base, 0
+        while name in used:  # a header written 事業費.1 beside two 事業費 still gets a name of its own
+            k += 1
+            name = f"{base}.{k}"
+        used.add(name)
+        out.append(name)
     return out
 
 
@@ -194,9 +209,10 @@ def read_csv_table(p: Path, text: str) -> Table:
     df = pd.read_csv(io.BytesIO(body.encode("utf-8")), encoding="utf-8", sep=delim, dtype=str, keep_default_na=False, header=None,
                      skiprows=1, names=list(range(width)), skip_blank_lines=False, index_col=False)
     df.columns = unique_names(names)
+    written = repeated_headers(names, list(df.columns))
     df = drop_empty_columns(trim_tail(df), names)
     unit = next((u for r in rows[:i] if (u := amounts.title_unit(r))), None)
-    return Table(df, None, i + 1, unit, unread_headers(df.columns))
+    return Table(df, None, i + 1, unit, unread_headers(df.columns, written), written)
 
 
 # ---- XLSX ------------------------------------------------------------------------------------------
@@ -253,9 +269,10 @@ def read_workbook_table(p: Path, wb) -> Table:
     header = (header + [None] * width)[:width]
     data = [(r + [None] * width)[:width] for r in rows]
     df = pd.DataFrame(data, columns=unique_names(header), dtype=object)
+    written = repeated_headers(header, list(df.columns))
     df = drop_empty_columns(trim_tail(df), header)
     unit = next((u for r in head[:i] if (u := amounts.title_unit(r))), None)
-    return Table(df, ws.title, i + 1, unit, unread_headers(df.columns))
+    return Table(df, ws.title, i + 1, unit, unread_headers(df.columns, written), written)
 
 
 def _last_filled(row: list[Any]) -> int:

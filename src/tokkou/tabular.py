@@ -87,8 +87,10 @@ def _json_number(convert):
 escape_formulas = cellsafe.escape_cells  # the column-wise cell escaping (kept under its old name)
 
 
-def write_table(df: pd.DataFrame, out: str | Path, inputs: list[Path] = ()) -> None:
-    """Write atomically in the format of the suffix; never over an input file."""
+def write_table(df: pd.DataFrame, out: str | Path, inputs: list[Path] = (), headers=None) -> None:
+    """Write atomically in the format of the suffix; never over an input file. `headers`: the
+    header texts of a .csv/.xlsx (an input's repeated header written as it was, not 事業費.1);
+    a .json keeps the column names, which are unique keys."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in SUFFIXES:
@@ -97,16 +99,16 @@ def write_table(df: pd.DataFrame, out: str | Path, inputs: list[Path] = ()) -> N
         raise InputError(f"{out}: {cellsafe.xlsx_shape_problem(df)}")
     def write(tmp: Path) -> None:
         if suffix == ".csv":
-            cellsafe.write_csv(df, tmp)
+            cellsafe.write_csv(df, tmp, headers)
         elif suffix == ".xlsx":
-            _write_xlsx(df, str(tmp))
+            _write_xlsx(df, str(tmp), headers)
         else:
             tmp.write_text(df.to_json(orient="records", force_ascii=False, indent=1, default_handler=str),
                            encoding="utf-8")
     atomic_write(out, write, inputs)
 
 
-def _write_xlsx(df: pd.DataFrame, path: str) -> None:
+def _write_xlsx(df: pd.DataFrame, path: str, headers=None) -> None:
     import xlsxwriter
     wb = xlsxwriter.Workbook(path, {"strings_to_formulas": False, "strings_to_urls": False,
                                     "strings_to_numbers": False, "constant_memory": True})
@@ -124,7 +126,7 @@ def _write_xlsx(df: pd.DataFrame, path: str) -> None:
             raise InputError(f"{path}: {cellsafe.too_long(i + 1, df.columns[j], v)}")
 
     for j, name in enumerate(df.columns):
-        text(0, j, str(name), head)
+        text(0, j, str(name if headers is None else headers[j]), head)
         ws.set_column(j, j, 40 if name in ("reasons", "理由") else 14, yen if name in money_cols else None)
     for i, row in enumerate(df.itertuples(index=False), start=1):
         for j, v in enumerate(row):
