@@ -73,3 +73,34 @@ PERSON = st.fixed_dictionaries({
 def test_template_coordinator_trace_equals_the_per_line_trace_of_before(t, p):
     t = {**t, **p}
     assert render.coordinator_trace(t) == old_coordinator_trace(t)
+
+
+def test_equal_coefficients_written_differently_keep_their_own_text():
+    # Decimal("1.0") == Decimal("1.00") (same hash): a template cached by the Decimal would print the first one seen
+    t = {"cost": 1000, "base": 1000, "eligible": 1000, "measure": 500, "unit": 1, "general_rate": Decimal("0.5")}
+    for texts in (["1.0", "1.00", "1", "1.0"], ["0.90", "0.9", "0.900"]):
+        for text in texts:
+            got = render.general_trace({**t, "coef": Decimal(text)})
+            want = text if "." in text else text + ".0"
+            assert f"補正係数 {want} =" in got, (text, got)
+
+
+def test_calc_writes_each_coefficient_as_before(tmp_path):
+    # calc of 1.00, 1.0, 1, 0.90, 0.9: the output file is byte for byte what the calc of 6e48002 wrote
+    import subprocess
+    import sys
+    from pathlib import Path
+    golden = Path(__file__).parent / "golden"
+    out = tmp_path / "out.csv"
+    r = subprocess.run([sys.executable, "-m", "tokkou.cli", "calc", str(golden / "coef_texts_input.csv"),
+                        "-o", str(out), "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == (golden / "coef_texts_calc_6e48002.csv").read_bytes()
+
+
+def test_one_line_trace_writes_the_coefficient_as_given():
+    from tokkou.engine import evaluate_line
+    line = {"body_type": "市町村", "fiscal_year": 2025, "category": 3, "cost": 1_000_000}
+    for text in ("1.0", "1.00", "0.9", "0.90"):
+        r = evaluate_line(**line, fiscal_correction=text)
+        assert f"補正係数 {text} =" in r.trace, (text, r.trace)

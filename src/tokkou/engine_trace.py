@@ -88,7 +88,7 @@ def _template(s, i: int, deducted: tuple[bool, ...], negative: bool, j: int, pro
     if a["kind"][i] != KIND_COORDINATOR:
         return render.general_trace_template(deducted, negative, ratio, False,
                                              s.ctx.param("general_rate")[int(a["bucket"][i])],
-                                             s.coef_table[int(a["coef_code"][i])], unit)
+                                             render.coef_text(s.coef_table[int(a["coef_code"][i])]), unit)
     head = render.general_trace_template(deducted, negative, ratio, True, None, None, unit)
     if j < 0:
         return head

@@ -84,8 +84,14 @@ def general_trace(t: Mapping[str, Any]) -> str:
 def _head_template(t: Mapping[str, Any], coordinator: bool) -> str:
     deducted = tuple(bool(t.get(key)) for _, key in _DEDUCTIONS)
     raw = t["cost"] - sum(t.get(k) or 0 for _, k in _DEDUCTIONS)
+    coef = t.get("coef")
     return general_trace_template(deducted, raw < 0, t.get("ratio"), coordinator,
-                                  t.get("general_rate"), t.get("coef"), t.get("unit"))
+                                  t.get("general_rate"), None if coef is None else coef_text(coef), t.get("unit"))
+
+
+def coef_text(coef: Decimal) -> str:
+    """財政力補正係数 as the trace writes it: as given (「1.00」 stays 「1.00」), an integer with 「.0」 (1 → 「1.0」)."""
+    return format(coef, "f") if coef.as_tuple().exponent < 0 else f"{coef}.0"
 
 
 def _filled(template: str, t: Mapping[str, Any]) -> str:
@@ -113,11 +119,12 @@ def template_fields(template: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4096)
 def general_trace_template(deducted: tuple[bool, ...], negative: bool, ratio: Decimal | None, coordinator: bool,
-                           general_rate: Decimal | None, coef: Decimal | None, unit: int | None) -> str:
+                           general_rate: Decimal | None, coef: str | None, unit: int | None) -> str:
     """The general trace with its yen amounts as fields ({cost} … {measure}, TRACE_NUMBERS): one
     template per kind of line, filled per line (`str.format` with `yen` texts) by the batch trace.
     `deducted`: which of 特定財源, 起債対象経費, 対象外経費, 飲食費 the line deducts; `negative`: the
-    deductions exceed the cost."""
+    deductions exceed the cost; `coef`: the 財政力補正係数 as written (coef_text) — a text, not a Decimal,
+    since equal Decimals (1.0, 1.00) share a cache entry but are written differently."""
     text = "事業費 {cost}" + "".join(f" − {label} {{{key}}}" for (label, key), d in zip(_DEDUCTIONS, deducted) if d)
     if any(deducted):
         text += " = {base}" + ("（控除が事業費以上のため0）" if negative else "")
@@ -125,8 +132,7 @@ def general_trace_template(deducted: tuple[bool, ...], negative: bool, ratio: De
         text += f" × 按分率 {rate_text(ratio)} = {{eligible}}"
     if coordinator:
         return text
-    coef_s = format(coef, "f") if coef.as_tuple().exponent < 0 else f"{coef}.0"
-    text += f" × {rate_text(general_rate)} × 補正係数 {coef_s} = {{measure}}"
+    text += f" × {rate_text(general_rate)} × 補正係数 {coef} = {{measure}}"
     return text + f"（{UNIT_LABELS[unit]}未満切捨て）"
 
 
