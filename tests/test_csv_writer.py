@@ -65,3 +65,17 @@ def test_a_column_of_mostly_distinct_texts_is_written_cell_by_cell_with_the_same
     assert csv_writer._mostly_distinct(df["name"].to_numpy(dtype=object))
     assert not csv_writer._mostly_distinct(df["body"].to_numpy(dtype=object))
     assert _ours(df) == _pandas(df)
+
+
+@pytest.mark.parametrize("dtype, big", [("uint64", 2**64 - 1), ("uint64", 2**63), ("UInt64", 2**63),
+                                        ("uint8", 255), ("int16", -32768), ("Int8", -128), ("Int64", -2**63)])
+def test_integer_columns_of_every_kind_as_pandas_writes_them(dtype, big):
+    import numpy as np
+    n = pd.Series(np.array([big, 0, 1, big], dtype=dtype.lower())).astype(dtype)
+    if dtype[0].isupper():
+        n[3] = None
+    df = pd.DataFrame({"n": n, "t": ["a", "b,c", "=1", "d"]})
+    want = _pandas(df)
+    assert f"\r\n{big},a\r\n".encode() in want
+    ours = _ours(df)
+    assert ours is None or ours == want

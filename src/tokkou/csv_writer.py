@@ -53,7 +53,7 @@ def _coded(col: pd.Series, escape: "Escape") -> _Coded | list[str] | None:
     """A text column coded per distinct value, other columns as their fields, None for a kind of
     cell pandas must write."""
     kind = col.dtype.kind
-    if kind in "iu" or isinstance(col.dtype, pd.Int64Dtype):
+    if kind == "i":  # signed ints and pandas' Int*; unsigned ones above int64 would wrap: pandas writes them
         na = col.isna().to_numpy()
         texts = col.to_numpy(dtype=np.int64, na_value=0).astype(str).astype(object)
         texts[na] = ""
