@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -80,20 +81,27 @@ def _error_keys(errors: list[tuple[str | None, str]]) -> tuple[str, ...]:
 
 
 _CONTEXTS: dict[str, Context] = {}
+_VERIFYING = threading.local()  # .ctx: the Context this thread is verifying (its probe computes with it)
 
 
 def context(rb: Rulebook | None = None) -> Context:
-    """The engine's view of a rulebook, built and verified once (RulebookError when they disagree)."""
+    """The engine's view of a rulebook, built and verified once (RulebookError when they disagree).
+    Published for other threads only once verified: during the probe a missing parameter reads as
+    zeros, and a concurrent UDF call must not compute (and cache) with that."""
     rb = rb or rulebook_mod.get()
     ctx = _CONTEXTS.get(rb.sha256)
-    if ctx is None or ctx.rb is not rb:
-        ctx = Context(rb)
-        _CONTEXTS[rb.sha256] = ctx
-        try:
-            _verify(ctx)
-        except BaseException:
-            _CONTEXTS.pop(rb.sha256, None)
-            raise
+    if ctx is not None and ctx.rb is rb:
+        return ctx
+    pending = getattr(_VERIFYING, "ctx", None)
+    if pending is not None and pending.rb is rb:
+        return pending
+    ctx = Context(rb)
+    _VERIFYING.ctx = ctx
+    try:
+        _verify(ctx)
+    finally:
+        _VERIFYING.ctx = pending
+    _CONTEXTS[rb.sha256] = ctx
     return ctx
 
 

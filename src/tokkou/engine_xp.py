@@ -347,7 +347,7 @@ class One:
         per distinct (parser, value) — Excel recalculates the same 区分, 年度, 団体区分 in every line."""
         kind = type(value)
         if kind in _CACHED_TYPES and (len(value) <= 200 if kind is str else value == value):  # no huge keys, no NaN
-            key = (parser, kind, value)
+            key = (parser, kind, repr(value) if kind is float else value)  # 0.0 and -0.0 parse apart
             hit = _PARSED.get(key)
             if hit is None:
                 if len(_PARSED) >= _PARSED_MAX:

@@ -236,10 +236,13 @@ def _evaluate(records: list[dict[str, Any] | None], trace: bool = True) -> list[
 # (1, 1.0 and TRUE are equal in Python, not as cells) and a float's repr (0.0 and -0.0).
 _RESULTS: dict[tuple, engine.LineResult] = {}
 _RESULTS_MAX = 20_000
+_KEY_TEXT_MAX = 200  # a line with a longer text is not kept (as engine_xp's _PARSED)
 
 
 def _line_result(fields: dict[str, Any], trace: bool) -> engine.LineResult:
     rb = _rb()
+    if any(isinstance(v, str) and len(v) > _KEY_TEXT_MAX for v in fields.values()):  # (a 32k-char 事業名)
+        return engine.evaluate_one(fields, rb, trace=trace)  # not kept: 20,000 such keys would hold GBs
     try:
         key = (rb.sha256, trace, *((k, v.__class__, repr(v) if v.__class__ is float else v) for k, v in fields.items()))
         hit = _RESULTS.get(key)
