@@ -357,8 +357,10 @@ def _amount(field: str):
 
 
 def _rate(res: engine.LineResult):
-    if res.status in ("error", "excluded"):
-        raise UdfError(f"{engine.STATUS_JA[res.status]}: {res.reasons}")
+    if res.status == "error":  # as the other functions' errors: the reasons alone
+        raise UdfError(res.reasons)
+    if res.status == "excluded":
+        raise UdfError(f"{engine.STATUS_JA['excluded']}: {res.reasons}")
     return float(res.rate) if res.rate is not None else ""
 
 
@@ -414,11 +416,19 @@ def _coord_cap(employment=None, fiscal_year=None):
                                body_type=_rb().model.body_types[1].label, person_id=_PERSON_PLACEHOLDER)
     if res.status == "error":
         raise UdfError(res.reasons)
-    if res.status == "excluded":
-        raise UdfError(f"{engine.STATUS_JA['excluded']}: {res.reasons}")
-    idx, _ = _parsers().employments.parse(emp)
     y, _ = parse_year(year)
+    if res.status == "excluded":
+        raise UdfError(f"{engine.STATUS_JA['excluded']}: {_exclusions(res, y)}")
+    idx, _ = _parsers().employments.parse(emp)
     return _rb().param(f"coord_cap_{_rb().model.employments[idx].id}", y)
+
+
+def _exclusions(res: engine.LineResult, year: int) -> str:
+    """The sentences of the rules that excluded the line (not 「④…に当たります」, which is no problem)."""
+    ctx = engine.context(_rb())
+    bucket = int(ctx.year_bucket([year])[0])
+    texts = [ctx.event_text(e, bucket) for e in res.events if e[1] == "excluded"]
+    return " ".join(texts) or res.reasons
 
 
 _RULE_PARTS = {"title": "title", "名称": "title", "見出し": "title", "citation": "citation", "出典": "citation",
