@@ -51,3 +51,19 @@ def test_more_bodies_than_shown_are_counted_as_body_and_year(tmp_path):
     rows = [{"団体コード": "454010", "年度": y, "区分": 1, "事業費": 1000} for y in range(2025, 2047)]
     s, stdout = _calc(tmp_path, rows)
     assert len(s.bodies) == 22 and "ほか 2 団体・年度" in stdout
+
+
+def test_section_checks_count_together_and_name_the_sections_they_read(tmp_path):
+    """「確認: 節「扶助費」…」 of many lines is one reason that still reads 節「扶助費」, not 「確認: 節。」."""
+    rows = [{"団体コード": "454010", "年度": "2025", "区分": c, "事業費": 100_000 + i, "節": s}
+            for i, (c, s) in enumerate([(5, "扶助費"), (5, "扶助費"), (5, "扶助費"), (1, "交際費"), (2, "食糧費")])]
+    _, stdout = _calc(tmp_path, rows)
+    assert "  3行: [EXCL-CASH] 確認: 節「扶助費」。予算の節が扶助費のため" in stdout, stdout
+    assert "  2行: [EXCL-FOOD] 確認: 節「交際費」・「食糧費」。" in stdout, stdout
+    assert "確認: 節。" not in stdout
+
+
+def test_many_sections_in_one_reason_are_cut_with_hoka():
+    texts = [f"[EXCL-FOOD] 確認: 節「節{i}」。確認してください。" for i in range(5)]
+    lines = pd.DataFrame({"status": ["eligible"] * 5, "reasons": texts})
+    assert calc.top_reasons(lines) == (("[EXCL-FOOD] 確認: 節「節0」・「節1」・「節2」ほか。確認してください。", 5),)

@@ -101,10 +101,12 @@ _BACKGROUND = ("[CAT-", "[ITEM-OPEN]", "[RATE-", "[INTERP-FISCAL-CORRECTION]", "
 
 def top_reasons(result: pd.DataFrame, n: int = 3) -> tuple[tuple[str, int], ...]:
     """The n most frequent reasons of error and excluded lines and of the 確認 warnings, with
-    counts; the cell values inside a reason are left out so like reasons count together.
-    Each distinct (status, reasons) pair is read once (first-seen order, so ties rank
-    as before) and counted with its number of lines."""
+    counts; the cell values inside a reason are left out so like reasons count together, except a
+    節「…」, which is written back: 節「扶助費」 when the grouped lines all read so, 節「交際費」・「食糧費」
+    when they read differently (`_sections`). Each distinct (status, reasons) pair is read once
+    (first-seen order, so ties rank as before) and counted with its number of lines."""
     counts: Counter = Counter()
+    sections: dict[str, dict[str, None]] = {}
     pairs = pd.DataFrame({"s": result["status"].astype(object), "r": result["reasons"].astype(object)})
     for (status, text), lines in pairs.groupby(["s", "r"], sort=False, dropna=False).size().items():
         if not isinstance(text, str):
@@ -115,8 +117,22 @@ def top_reasons(result: pd.DataFrame, n: int = 3) -> tuple[tuple[str, int], ...]
                 for sentence in re.split(r"(?<=。)\s+", frag[len("[入力エラー]"):].strip()):
                     counts[f"[入力エラー] {re.sub(r'の値「[^」]*」', 'の値', sentence)}"] += lines
             elif "確認:" in frag or (status in ("error", "excluded") and not frag.startswith(_BACKGROUND)):
-                counts[re.sub(r"節「[^」]*」", "節", frag)] += lines
-    return tuple(counts.most_common(n))
+                key = _SECTION.sub(_SECTION_MARK, frag)
+                counts[key] += lines
+                sections.setdefault(key, {}).update(dict.fromkeys(_SECTION.findall(frag)))
+    return tuple((_sections(key, list(sections.get(key, ()))), c) for key, c in counts.most_common(n))
+
+
+_SECTION = re.compile(r"節「([^」]*)」")
+_SECTION_MARK = "節\0"  # a placeholder no reason holds
+
+
+def _sections(key: str, names: list[str], limit: int = 3) -> str:
+    """A grouped reason with its 節「…」 written back: the names its lines held, at most `limit`."""
+    if _SECTION_MARK not in key:
+        return key
+    shown = "・".join(f"「{s}」" for s in names[:limit]) + ("ほか" if len(names) > limit else "")
+    return key.replace(_SECTION_MARK, f"節{shown}")
 
 
 def reading_notes(table: Table) -> tuple[str, ...]:
