@@ -145,3 +145,16 @@ def test_calc_reads_a_filled_template_and_agrees_with_the_table_sample(tmp_path)
     from_csv = engine.evaluate_frame(pd.read_csv(SAMPLE, dtype=str))
     assert sorted(from_template["measure_amount"].astype(int)) == sorted(from_csv["measure_amount"].astype(int))
     assert "15,490,000" in r.stdout
+
+
+def test_rules_check_and_show_take_rules_as_calc_does(rules_copy):
+    """`rules check --rules DIR` / `rules show --rules DIR` as `calc --rules DIR`; the folder alone still works."""
+    for args in (("--rules", rules_copy), (rules_copy,), ("--rules", rules_copy, rules_copy)):
+        r = tokkou("rules", "check", *args)
+        assert r.returncode == 0 and r.stdout.startswith(f"OK: {rules_copy}"), (args, r.stdout, r.stderr)
+        r = tokkou("rules", "show", *args)
+        assert r.returncode == 0 and "CAP-COORD-DEDICATED" in r.stdout, (args, r.stderr)
+    r = tokkou("rules", "check", rules_copy, "--rules", rules_copy.parent)
+    assert r.returncode == 2 and "フォルダが2つ指定されています" in r.stderr and "Traceback" not in r.stderr
+    r = tokkou("rules", "check", "--rules", rules_copy.parent / "none")
+    assert r.returncode == 2 and "使い方" not in r.stderr and "ありません" in r.stderr, r.stderr

@@ -96,10 +96,12 @@ def _rules_parser(sub) -> None:
     _, rsub = _group(sub, "rules", "ルールブックの検証・表示", "rules_command")
     rc = rsub.add_parser("check", help="ルールブックを検証する", description="ルールブックを検証します。")
     rc.add_argument("path", nargs="?", metavar="フォルダ", help="ルールブックのフォルダ（既定: 同梱）")
+    rc.add_argument("--rules", metavar="フォルダ", help="ルールブックのフォルダ（位置引数で書いても同じ。既定: 同梱）")
     rc.set_defaults(func=_cmd_rules_check)
     rs = rsub.add_parser("show", help="ルールの一覧（ID・出典・根拠・値）を表示する",
                          description="ルールの一覧（ID・出典・根拠・値）を表示します。")
     rs.add_argument("path", nargs="?", metavar="フォルダ", help="ルールブックのフォルダ（既定: 同梱）")
+    rs.add_argument("--rules", metavar="フォルダ", help="ルールブックのフォルダ（位置引数で書いても同じ。既定: 同梱）")
     rs.add_argument("--year", type=year_arg, default=None, metavar="年度", help="値を表示する年度（2025・令和7・R7。既定: 最初の年度）")
     rs.set_defaults(func=_cmd_rules_show)
 
@@ -166,16 +168,24 @@ def _cmd_calc(args) -> int:
     return 0
 
 
+def _rules_folder(args) -> str | None:
+    """`rules check|show`: the folder given as the positional argument or as --rules (as calc takes it)."""
+    if args.path and args.rules and Path(args.path).resolve() != Path(args.rules).resolve():
+        raise UserError(f"ルールブックのフォルダが2つ指定されています（「{args.path}」と --rules「{args.rules}」）。"
+                        "どちらか一方にしてください。")
+    return args.path or args.rules
+
+
 def _cmd_rules_check(args) -> int:
     from . import engine
-    rb = engine.check(args.path)  # schema, then the engine and the rulebook agree both ways
+    rb = engine.check(_rules_folder(args))  # schema, then the engine and the rulebook agree both ways
     print(f"OK: {rb.path} — ルール {len(rb.rule_ids)} 件、経費項目 {len(rb.items)} 件、sha256 {rb.short_hash}")
     return 0
 
 
 def _cmd_rules_show(args) -> int:
     from . import rulebook, terminal
-    rb = rulebook.load(args.path)
+    rb = rulebook.load(_rules_folder(args))
     terminal.print_rules(rb, args.year)
     return 0
 
