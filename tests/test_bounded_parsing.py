@@ -42,7 +42,7 @@ def test_length_is_refused_before_conversion():
 @pytest.mark.parametrize("raw, why", [
     ("100 200", "空白"), ("１００　２００", "空白"), ("1,2,3", "カンマ"), ("1,00", "カンマ"), ("1,0000", "カンマ"),
     ("1_000", "_"), ("1.23457E+11", "指数表記"), ("1.000", "判別できません"), ("1.000.000", "判別できません"),
-    ([1, 2], "list"), ({"a": 1}, "dict"),
+    ([1, 2], "1つの値"), ({"a": 1}, "1つの値"),
 ])
 def test_ambiguous_amounts_are_errors(raw, why):
     value, err = parse_yen(raw)

@@ -99,3 +99,29 @@ def test_rules_show_fits_and_never_breaks_an_id_or_amount(work, wide, width):
     assert {"5,000,000円", "400,000円"} <= set(ref_amounts)
     assert amounts(rows) == ref_amounts
     assert not any("{" in r or "':" in r for r in rows)  # values as text, never a Python dict
+
+
+@pytest.fixture(scope="module")
+def returned(tmp_path_factory) -> Path:
+    """A folder as prefectures get it: one form and five entries that are not reviewed."""
+    d = tmp_path_factory.mktemp("returned")
+    shutil.copy(ROOT / "tests" / "field" / "review" / "date_typed_in_cost_E5.xlsx", d / "茅野市.xlsx")
+    for name in ("一覧.csv", "メモ.txt", "様式.ods", ".隠し.xlsx", "~$茅野市.xlsx"):
+        (d / name).write_text("x", encoding="utf-8")
+    return d
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_review_summary_keeps_numbers_with_units_and_counts_what_the_bar_counts(returned, width):
+    rows = screen(["review", "茅野市.xlsx", "一覧.csv", "メモ.txt", "様式.ods", ".隠し.xlsx", "~$茅野市.xlsx",
+                   "-o", f"../確認{width}.xlsx"], width, returned)
+    assert max(cell_len(r) for r in rows) <= width
+    text = "\n".join(rows)
+    assert not re.search(r"\d\s*\n\s*[件円]", text), text  # a count never split from its unit
+    assert "6/6" in text and "確認したファイル 6件" in text, text  # named on the command line: all six reviewed
+    folder = screen(["review", ".", "-o", f"../確認{width}f.xlsx"], width, returned)
+    text = "\n".join(folder)
+    assert max(cell_len(r) for r in folder) <= width
+    assert not re.search(r"\d\s*\n\s*[件円]", text), text
+    assert "1/1" in text and "確認したファイル 1件" in text and "確認対象外 5件" in text, text
+    assert re.search(r"指摘 \d+件", text) and "措置額合計 14,890,000円" in text, text

@@ -33,7 +33,21 @@ _OS_REASONS = {
 
 def os_reason(exc: OSError) -> str:
     """A Japanese phrase for an operating-system error (errno), for one-line messages."""
-    return _OS_REASONS.get(exc.errno or 0) or f"{exc.strerror or type(exc).__name__}"
+    return _OS_REASONS.get(exc.errno or 0) or exc.strerror or "読み書きに失敗しました"
+
+
+def read_reason(exc: BaseException) -> str:
+    """A Japanese phrase for why a user's file could not be read (never a Python type name)."""
+    import zipfile
+    if isinstance(exc, OSError) and exc.errno:
+        return os_reason(exc)
+    if isinstance(exc, (zipfile.BadZipFile, EOFError)):
+        return "ファイルが壊れているか、途中で切れています"
+    if isinstance(exc, NotImplementedError):
+        return "対応していない圧縮・暗号化の方式で保存されています"
+    if isinstance(exc, UnicodeError):
+        return "文字コードを判別できません"
+    return "ブックの中身を読み取れません。Excel で開き「Excel ブック (*.xlsx)」として保存し直してください"
 
 
 def check_input_file(path: str | Path) -> Path:

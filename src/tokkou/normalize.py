@@ -5,6 +5,7 @@ engine turns into a reason naming the column and the value.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import re
 import unicodedata
@@ -74,10 +75,12 @@ def _str(v: Any) -> str:
     try:
         return str(v)
     except Exception:  # noqa: BLE001 - a cell object whose __str__ fails is still shown
-        return f"<{type(v).__name__}>"
+        return "（表示できない値）"
 
 
 def _show(v: Any) -> str:
+    if isinstance(v, (_dt.date, _dt.time)):  # a date as Japanese offices write it (2025/4/1), not ISO
+        return _date_text(v)
     s = _str(v)
     return s if len(s) <= 40 else s[:37] + "…"
 
@@ -108,7 +111,31 @@ EXPONENT = ("指数表記（1e20、1.23457E+11 など）は読めません（Exc
 _EXPONENT_TEXT = re.compile(r"\d\s*[eE]\s*[+\-]?\s*\d")
 
 
-def guard_number(v: Any) -> str | None:
+DATE_TYPED = "日付が入力されています（{what}を入力してください）"
+TIME_TYPED = "時刻が入力されています（{what}を入力してください）"
+
+
+def _date_text(v: Any) -> str:
+    if isinstance(v, _dt.datetime):
+        day = f"{v.year}/{v.month}/{v.day}"
+        return day if v.time() == _dt.time() else f"{day} {v.hour}:{v.minute:02d}"
+    if isinstance(v, _dt.date):
+        return f"{v.year}/{v.month}/{v.day}"
+    return f"{v.hour}:{v.minute:02d}"
+
+
+def _not_a_number(v: Any, what: str) -> str:
+    """Why a cell that is neither a number nor text is no number, in a user's words (never a type name)."""
+    if isinstance(v, _dt.date):  # datetime and pandas' Timestamp too: a date typed or formatted in the cell
+        return DATE_TYPED.format(what=what)
+    if isinstance(v, _dt.time):
+        return TIME_TYPED.format(what=what)
+    if isinstance(v, (list, tuple, dict, set)):  # a JSON array or object in one cell
+        return "1つのセルには1つの値を入力してください（値の並びや組は読めません）"
+    return NOT_A_NUMBER
+
+
+def guard_number(v: Any, what: str = "数値") -> str | None:
     """The problem with a cell as a number before any conversion (type, non-finite, length,
     exponent, magnitude), else None. Cheap on any input: a huge int is compared, never formatted."""
     if isinstance(v, (bool, np.bool_)):
@@ -124,7 +151,7 @@ def guard_number(v: Any) -> str | None:
             return NOT_A_NUMBER
         return None if v.is_zero() or v.adjusted() < 15 else TOO_LARGE
     if not isinstance(v, str):
-        return f"{NOT_A_NUMBER}（{type(v).__name__}）"
+        return _not_a_number(v, what)
     if len(v) > MAX_NUMBER_CHARS and len(v.strip()) > MAX_NUMBER_CHARS:
         return TOO_LONG
     if _EXPONENT_TEXT.search(unicodedata.normalize("NFKC", v)):
@@ -205,7 +232,7 @@ def _yen_text(v: str) -> tuple[Decimal | None, str | None]:
 def parse_yen(v: Any) -> tuple[int | None, str | None]:
     """Whole yen from a cell as typed: 1,200,000円, 「１２０万円」, 「1.2百万円」, 「-」 (0), Excel float
     noise (amounts.py); bounded before any conversion (guard_number); ≤ 1兆円."""
-    problem = guard_number(v)
+    problem = guard_number(v, "金額")
     if problem:
         return None, problem if problem != NOT_A_NUMBER else "金額ではありません"
     if isinstance(v, (int, np.integer)):
@@ -624,8 +651,7 @@ def _parse_cell(parser, u: Any) -> tuple[Any, str | None]:
     if isinstance(u, Conflict):
         return None, u.problem
     if isinstance(u, (Opaque, list, dict, tuple, set)):  # JSON arrays/objects: no column takes them
-        kind = u.type_name if isinstance(u, Opaque) else type(u).__name__
-        return None, f"1つのセルには1つの値を入力してください（{kind} は読めません）"
+        return None, "1つのセルには1つの値を入力してください（値の並びや組は読めません）"
     err = _excel_error(u)
     if err:
         return None, err

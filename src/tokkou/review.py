@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from . import engine, layout as L, review_parts, review_versions, rulebook as rulebook_mod, template_reader, workbook_read
+from .files import read_reason
 from .formula_compare import first_difference, same_formula
 from .review_versions import read_formulas as _read_formulas
 from .normalize import BY_KEY
@@ -124,7 +125,7 @@ def screen(path: Path, fr: FileReview) -> bool:
                 fr.add("", "", "REVIEW-FILE", "warning",
                        "マクロを含むブックです。マクロは実行せず、入力値だけを確認しました。配布した様式（.xlsx）での提出を求めてください。")
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
-        return stop(f"ブックが壊れています（{type(exc).__name__}）。")
+        return stop(f"ブックを開けません（{read_reason(exc)}）。")
     return True
 
 
@@ -190,8 +191,7 @@ def review_file(path: str | Path, rules: str | None = None, time_limit: float = 
             fr.add("", "", "REVIEW-FILE", "error",
                    "XML に DTD・エンティティ宣言または外部参照があります（XML 爆弾・外部参照の可能性）。開きません。")
         else:
-            fr.add("", "", "REVIEW-FILE", "error",
-                   f"このファイルは確認できませんでした（{type(exc).__name__}: {str(exc)[:120]}）。")
+            fr.add("", "", "REVIEW-FILE", "error", f"このファイルは確認できませんでした（{read_reason(exc)}）。")
     finally:
         _ARMED[0] = False
         if timed:
@@ -230,9 +230,7 @@ def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None
     names = raw["sheetnames"]
     missing = [s for s in (L.SHEET_COVER, L.SHEET_BODY, L.SHEET_LINES, L.SHEET_COORD) if s not in names]
     if missing:
-        extra = [s for s in names if s not in L.SHEETS]
-        hint = f"（様式にないシート: {'・'.join(extra)}。名前を変えていませんか）" if extra else ""
-        fr.add("・".join(missing), "", "REVIEW-SHEET", "error", f"シート「{'」「'.join(missing)}」がありません{hint}。")
+        _sheet_finding(fr, names, missing)
         return
     _rows_below_findings(fr, parts)
     fr.readable = True
@@ -257,6 +255,19 @@ def _review_workbook(path: Path, fr: FileReview, rb: Rulebook, rules: str | None
     _formula_findings(fr, book, lay, rules, rb, skip=shifted)
 
 
+def _sheet_finding(fr: FileReview, names: list[str], missing: list[str]) -> None:
+    """Sheets of the form that are missing: a renamed sheet when some are there, another kind of file when none is."""
+    extra = [s for s in names if s not in L.SHEETS]
+    if not any(s in L.SHEETS for s in names):
+        fr.add("", "", "REVIEW-SHEET", "error",
+               "このファイルは特別交付税（二地域居住・関係人口）の様式ではないようです（様式のシート"
+               f"「{'」「'.join(missing)}」がどれもありません。ブックのシート: {'・'.join(names) or 'なし'}）。"
+               "団体が独自に作った一覧表は `tokkou calc` で計算できます。様式での提出を求めるか、calc で計算してください。")
+        return
+    hint = f"（様式にないシート: {'・'.join(extra)}。名前を変えていませんか）" if extra else ""
+    fr.add("・".join(missing), "", "REVIEW-SHEET", "error", f"シート「{'」「'.join(missing)}」がありません{hint}。")
+
+
 def _rows_below_findings(fr: FileReview, parts) -> None:
     """Data written below the template's last row (found in the sheet XML, whatever <dimension> says)."""
     for sheet, last in ((L.SHEET_LINES, L.LINES_FIRST_ROW + L.LINES_COUNT - 1),
@@ -279,8 +290,15 @@ def _cover_findings(fr: FileReview, raw: dict, rb: Rulebook) -> None:
         fr.add(L.SHEET_COVER, L.COVER_CELLS["layout_version"], "REVIEW-LAYOUT", "warning",
                "様式のバージョンがこのツールの知らないものです。現在の様式のセル位置で読み取りました。",
                version, L.LAYOUT_VERSION)
-    if fr.rulebook_hash != rb.sha256 and not review_versions.known(fr.rulebook_hash):
-        # a known earlier version is no finding: its own formulas are compared, and the summary says so
+    if fr.rulebook_hash != rb.sha256 and review_versions.known(fr.rulebook_hash):
+        # a template handed out earlier is no error (its own formulas are compared), but the prefecture
+        # must know who still uses it: one finding of the lowest severity naming both versions
+        fr.add(L.SHEET_COVER, L.COVER_CELLS["rulebook_hash"], "REVIEW-RULEBOOK", "info",
+               f"以前に配布された様式（ルールブック版 {fr.rulebook_hash[:12]}）で作られています（現在の版は {rb.short_hash}）。"
+               "誤りではありません。計算式は作成時の版の様式と照合し、計算結果は現在のルールブックで確認しました。"
+               "次回からは現在の様式を使うよう伝えてください。",
+               fr.rulebook_hash[:12], rb.short_hash)
+    elif fr.rulebook_hash != rb.sha256:
         fr.add(L.SHEET_COVER, L.COVER_CELLS["rulebook_hash"], "REVIEW-RULEBOOK", "warning",
                "記録のない別のルールブック版で作られた様式です。計算式は現在の様式の計算式と照合し、"
                "計算結果は現在のルールブックで、その年度に有効な値により確認しました。",
@@ -579,8 +597,8 @@ def _run(inputs: list[str], out: Path, json_path: Path | None, rules: str | None
     rb = rulebook_mod.get(rules)
     if jobs > cores() and not quiet:
         print(f"--jobs {jobs} は CPU のコア数を超えるため {cores()} で処理します。", file=sys.stderr)
-    reviews = review_all(paths, rules, jobs=max(1, jobs), progress=not quiet)
-    reviews += [skipped_review(e) for e in skipped]
+    reviewed = review_all(paths, rules, jobs=max(1, jobs), progress=not quiet)
+    reviews = reviewed + [skipped_review(e) for e in skipped]
     reviews.sort(key=lambda fr: str(fr.file))
     tables = report_tables(reviews, rb)
     ident = identity(rb, tables)
@@ -588,16 +606,16 @@ def _run(inputs: list[str], out: Path, json_path: Path | None, rules: str | None
     if json_path:
         write_json(tables, ident, json_path)
     if not quiet:
-        _print_summary(tables, out)
+        from .terminal import review_summary
+        review_summary(summary_counts(reviewed, len(skipped), tables), out)
     return 0
 
 
-def _print_summary(tables, out: Path) -> None:
-    from rich.console import Console
-    s, f = tables["summary"], tables["findings"]
-    con = Console()
-    files = len(s)
-    bad = int((s["読込"] == "不可").sum()) if files else 0
-    with_findings = int((s["指摘（エラー）"] > 0).sum()) if files else 0
-    con.print(f"{files} ファイルを確認: 読めないファイル {bad}、エラーの指摘があるファイル {with_findings}、"
-              f"指摘 {len(f)} 件、措置額合計 {total(tables):,} 円（同じ団体・年度は1ファイルだけ集計） → {out}")
+def summary_counts(reviewed: list[FileReview], skipped: int, tables) -> dict[str, int]:
+    """What the terminal summary counts: the workbooks reviewed (the progress bar's total), the folder
+    entries not reviewed, and the findings and 措置額 of the whole report."""
+    return {"reviewed": len(reviewed), "skipped": skipped,
+            "unread": sum(not fr.readable for fr in reviewed),
+            "with_errors": sum(any(f.severity == "error" for f in fr.findings) for fr in reviewed),
+            "findings": len(tables["findings"]), "total": total(tables),
+            "info": int((tables["findings"]["severity"] == SEVERITY_JA["info"]).sum())}

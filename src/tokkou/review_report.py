@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, columns, engine, totals
+from . import layout as L
 from .rulebook import Rulebook
 from .files import atomic_write
 
@@ -249,11 +250,19 @@ _HEADERS_JA = {"file": "ファイル", "sheet": "シート", "cell": "セル", "
                "trace": "計算過程", **{c.key: c.ja for c in columns.INPUTS + columns.OUTPUTS}}
 
 
+def header_ja(key: str) -> str:
+    """The Japanese header of a report column: the registry's name, else the template's (事業名, 氏名・役職)."""
+    if key in _HEADERS_JA:
+        return _HEADERS_JA[key]
+    col = L.LINES.get(key) or L.get().coord.get(key)
+    return col.header if col is not None else key
+
+
 def _write_frame(ws, df: pd.DataFrame, start: int, head, yen) -> None:
     """One table; English keys become Japanese headers here (the JSON keeps the keys)."""
     cols = list(df.columns)
     for j, c in enumerate(cols):
-        ws.write_string(start, j, _HEADERS_JA.get(str(c), str(c)), head)
+        ws.write_string(start, j, header_ja(str(c)), head)
         money = c in _MONEY or str(c).startswith("措置額")
         width = 60 if c in ("reasons", "message") else 30 if c in ("ファイル", "SHA-256", "found", "expected") else 14
         ws.set_column(j, j, width, yen if money else None)

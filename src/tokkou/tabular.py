@@ -37,7 +37,8 @@ def read(path: str | Path) -> "reading.Table":
     except reading.TableNotFound as exc:
         raise InputError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
-        raise InputError(f"{p}: 読み込めません（{type(exc).__name__}: {str(exc)[:120]}）。") from None
+        from .files import read_reason
+        raise InputError(f"{p}: 読み込めません（{read_reason(exc)}）。") from None
 
 
 def _read_xlsx(p: Path) -> "reading.Table":
@@ -54,7 +55,8 @@ def _read_xlsx(p: Path) -> "reading.Table":
     except Exception as exc:  # noqa: BLE001
         hint = "（Strict Open XML 形式の可能性があります。Excel で「Excel ブック (*.xlsx)」として保存し直してください）" \
             if source is not p else ""
-        raise InputError(f"{p}: .xlsx として読み込めません{hint}（{type(exc).__name__}）。") from None
+        from .files import read_reason
+        raise InputError(f"{p}: .xlsx として読み込めません{hint}（{read_reason(exc)}）。") from None
     if {layout.SHEET_LINES, layout.SHEET_COORD} <= set(wb.sheetnames) and source is p:
         wb.close()  # a filled tokkou template: its lines, as the layout defines them
         df = template_reader.read_lines(p)

@@ -50,7 +50,8 @@ def _open(p: Path, reader=None):
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
         if xml_forbidden(exc):  # defusedxml refused a DTD, entity or external reference
             raise InputError(f"{p}: XML に DTD・エンティティ宣言または外部参照があります（XML 爆弾・外部参照の可能性）。開きません。") from None
-        raise InputError(f"{p}: 読み込めません（{type(exc).__name__}）。") from None
+        from .files import read_reason
+        raise InputError(f"{p}: 読み込めません（{read_reason(exc)}）。") from None
 
 
 def _column_c(ws, first: int, count: int) -> list:

@@ -129,4 +129,26 @@ def _summary_table(by_category, columns: list[str]):
     return t
 
 
-__all__ = ["category_table", "print_rules", "rule_values", "plain", "yen"]
+def _finding_parts(counts: dict[str, int]) -> str:
+    parts = [f"うち情報 {counts['info']:,}件"] if counts.get("info") else []
+    parts += ["確認対象外の項目を含む"] if counts["skipped"] else []
+    return f"（{'、'.join(parts)}）" if parts else ""
+
+
+def review_summary(counts: dict[str, int], out, console=None) -> None:
+    """review's closing lines. Each line is short and a number is written against its unit (18件,
+    15,490,000円), so no terminal width splits a count from what it counts."""
+    from rich.console import Console
+    from rich.text import Text
+    con = console or Console()
+    skipped = (f"（フォルダ内の確認対象外 {counts['skipped']:,}件は「指摘」に理由を記載）"
+               if counts["skipped"] else "")
+    for line in (f"確認したファイル {counts['reviewed']:,}件{skipped}",
+                 f"読めないファイル {counts['unread']:,}件、エラーの指摘があるファイル {counts['with_errors']:,}件",
+                 f"指摘 {counts['findings']:,}件" + _finding_parts(counts),
+                 f"措置額合計 {counts['total']:,}円（同じ団体・年度は1ファイルだけ集計）",
+                 f"確認結果 → {out}"):
+        con.print(Text(line), overflow="fold")
+
+
+__all__ = ["category_table", "print_rules", "review_summary", "rule_values", "plain", "yen"]
