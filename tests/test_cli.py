@@ -140,10 +140,10 @@ def test_calc_reads_a_filled_template_and_agrees_with_the_table_sample(tmp_path)
     r = tokkou("calc", xlsx, "-o", tmp_path / "算定結果.xlsx")
     assert r.returncode == 0, r.stderr
     from_template = pd.read_excel(tmp_path / "算定結果.xlsx", dtype=object)
-    assert {"sheet", "cell"} <= set(from_template.columns)  # each line says where it came from
+    assert {"シート", "セル"} <= set(from_template.columns)  # each line says where it came from
     assert len(from_template) == 18
     from_csv = engine.evaluate_frame(pd.read_csv(SAMPLE, dtype=str))
-    assert sorted(from_template["measure_amount"].astype(int)) == sorted(from_csv["measure_amount"].astype(int))
+    assert sorted(from_template["措置額"].astype(int)) == sorted(from_csv["measure_amount"].astype(int))
     assert "15,490,000" in r.stdout
 
 

@@ -13,6 +13,7 @@ from . import amounts, columns, engine, rulebook
 from .columnwise import map_distinct
 from .normalize import OUTPUT_COLUMNS, header_key
 from .files import check_output
+from .layout import SHEET_BODY
 from .reading import Table
 from .tabular import read, write_table
 
@@ -30,6 +31,7 @@ class Summary:
     top_reasons: tuple[tuple[str, int], ...] = ()  # the three most frequent reasons, with counts
     unread: tuple[str, ...] = ()  # headers not read (passed through unchanged)
     notes: tuple[str, ...] = ()  # where the table was found, units read
+    totals: Path | None = None  # the --totals file written (every body-year total)
 
 
 def default_output(src: Path) -> Path:
@@ -39,23 +41,61 @@ def default_output(src: Path) -> Path:
 
 
 def run(src: Path, out: Path, rules: str | None = None, year: str | None = None,
-        lang: str | None = None) -> Summary:
+        lang: str | None = None, totals_out: Path | None = None) -> Summary:
     """Read `src`, evaluate every line, write `out`; the output place is checked before any work.
     `lang` ja|en: output headers and status values (default: the input headers' language; JSON
-    keys and values stay English). Raises InputError (file, output place) or RulebookError."""
+    keys and values stay English). `totals_out` (.csv/.xlsx): every body-year total (totals_frame).
+    Raises InputError (file, output place) or RulebookError."""
     check_output(out, [src])
+    if totals_out is not None:
+        check_totals_output(totals_out, src, out)
     rb = rulebook.get(rules)
     table = read(src)
     defaults = {"fiscal_year": year} if year else None
     result, details, blank = evaluate_table_details(table, rb, defaults)
-    language = lang or input_language(table.frame.columns)
-    shown = localize(result, language, Path(out).suffix.lower())
+    language = lang or input_language(table)
+    shown = localize(result, language, Path(out).suffix.lower(), input_names_ja(table, rb))
     write_table(shown, out, inputs=[src], headers=table.headers(shown.columns))
     lines = result[~blank]
+    per_body = body_totals(lines, details, rb)
+    if totals_out is not None:
+        write_table(totals_frame(per_body), totals_out, inputs=[src, out])
     return Summary(src, out, f"{rb.name} {rb.short_hash}", summarize(lines, rb),
-                   int((lines["status"] == "error").sum()), body_totals(lines, details, rb), lines=len(lines),
+                   int((lines["status"] == "error").sum()), per_body, lines=len(lines),
                    blank_rows=int(blank.sum()), top_reasons=top_reasons(lines), unread=tuple(table.unread),
-                   notes=reading_notes(table))
+                   notes=reading_notes(table), totals=None if totals_out is None else Path(totals_out))
+
+
+def check_totals_output(path: Path, src: Path, out: Path) -> None:
+    """--totals: a .csv/.xlsx that is neither the input nor the output (checked before any work)."""
+    from .errors import InputError
+    path = Path(path)
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError(f"{path}: 団体別の合計の出力形式は .csv / .xlsx のいずれかです。")
+    if path.absolute() == Path(out).absolute():
+        raise InputError(f"{path}: 算定結果の出力と同じです。別のファイル名を指定してください。")
+    check_output(path, [src, out], what="団体別合計の出力")
+
+
+def totals_frame(per_body: list) -> pd.DataFrame:
+    """Every body-year total of `body_totals`, for --totals: 団体コード, 団体名, 年度 (2025; blank when
+    unread), 年度表示, 行数, 措置額合計（円）, 措置額合計（千円: rounded per 地方交付税法第22条)."""
+    from .render import UNIT_LABELS
+    unit = UNIT_LABELS[per_body[0].unit] if per_body else "千円"
+    return pd.DataFrame({
+        "団体コード": [b.body if b.body.isdigit() else "" for b in per_body],
+        "団体名": [b.body_name or ("" if b.body.isdigit() else b.body) for b in per_body],
+        "年度": [b.fiscal_year for b in per_body],
+        "年度表示": [_year_label(b.fiscal_year) for b in per_body],
+        "行数": [b.lines for b in per_body],
+        "措置額合計（円）": [b.total_yen for b in per_body],
+        f"措置額合計（{unit}）": [b.rounded_units for b in per_body],
+    }, dtype=object)
+
+
+def _year_label(year) -> str:
+    from .render import fiscal_year_label
+    return "（年度不明）" if year is None else fiscal_year_label(year)
 
 
 def evaluate_table(table: Table, rb: rulebook.Rulebook, defaults=None) -> tuple[pd.DataFrame, np.ndarray]:
@@ -75,20 +115,38 @@ def evaluate_table_details(table: Table, rb: rulebook.Rulebook, defaults=None):
     return part.reindex(df.index), details, blank
 
 
-def input_language(headers) -> str:
-    """ja when the recognised headers are mostly Japanese (対象経費…, 対象/対象外), else en."""
+def input_language(table) -> str:
+    """ja for a filled template (a Japanese form, its columns read by position) and when the
+    recognised headers are mostly Japanese (対象経費…, 対象/対象外), else en. `table`: a
+    reading.Table, or the headers alone."""
+    if isinstance(table, Table):
+        if table.template_sheets:
+            return "ja"
+        table = table.frame.columns
+    headers = table
     known = [str(h) for h in headers if header_key(h) is not None]
     ascii_ = sum(h.isascii() for h in known)
     return "en" if known and ascii_ > len(known) - ascii_ else "ja"
 
 
-def localize(result: pd.DataFrame, lang: str, suffix: str) -> pd.DataFrame:
-    """Output headers and status values in `lang`; a .json output keeps English keys and values."""
+def input_names_ja(table: Table, rb: rulebook.Rulebook) -> dict[str, str]:
+    """Japanese headers of the input columns when the table's columns are keys, not headers as
+    written (a filled template: シート, 行, セル, 団体名 …); else none (a header stays as typed)."""
+    if not table.template_sheets:
+        return {}
+    from .template_reader import headers_ja
+    return headers_ja(rb)
+
+
+def localize(result: pd.DataFrame, lang: str, suffix: str, inputs_ja: dict | None = None) -> pd.DataFrame:
+    """Output headers and status values in `lang`; a .json output keeps English keys and values.
+    `inputs_ja`: Japanese headers of input columns named by key (input_names_ja)."""
     if lang != "ja" or suffix == ".json":
         return result
     out = result.copy()
     out["status"] = out["status"].map(lambda v: engine.STATUS_JA.get(v, v))
-    names = {c.key: c.ja for c in columns.OUTPUTS if c.key in out.columns}
+    names = {k: v for k, v in (inputs_ja or {}).items() if k in out.columns}
+    names.update({c.key: c.ja for c in columns.OUTPUTS if c.key in out.columns})
     if "trace" in out.columns:
         names.setdefault("trace", "計算過程")
     return out.rename(columns=names)
@@ -138,7 +196,10 @@ def _sections(key: str, names: list[str], limit: int = 3) -> str:
 def reading_notes(table: Table) -> tuple[str, ...]:
     """Where the table was found and which units were read, for the terminal."""
     notes = []
-    if table.sheet or table.header_row != 1:
+    if table.template_sheets:
+        notes.append(f"記入済み様式のシート「{'」「'.join(table.template_sheets)}」から読みました"
+                     f"（見出し行は各シートの{table.header_row}行目、団体の情報はシート「{SHEET_BODY}」）。")
+    elif table.sheet or table.header_row != 1:
         where = f"シート「{table.sheet}」の" if table.sheet else ""
         notes.append(f"見出し行: {where}{table.header_row}行目")
     if table.unit and table.unit != 1:
@@ -174,7 +235,15 @@ def body_totals(result: pd.DataFrame, details: engine.Details, rb: rulebook.Rule
     fy = np.asarray(details.fiscal_years, dtype=np.int64)
     years = np.where(fy > 0, fy.astype(object), None)
     amount = pd.to_numeric(result["measure_amount"], errors="coerce").fillna(0).astype("int64").to_numpy()
-    return totals.body_totals_columns(key, names, years, amount, rb)
+    return by_body_then_year(totals.body_totals_columns(key, names, years, amount, rb))
+
+
+def by_body_then_year(per_body: list) -> list:
+    """Body-year totals ordered by body (first seen), then year ascending, an unread year last."""
+    rank: dict = {}
+    for b in per_body:
+        rank.setdefault(b.body, len(rank))
+    return sorted(per_body, key=lambda b: (rank[b.body], b.fiscal_year is None, b.fiscal_year or 0))
 
 
 def _name_text(v) -> str:
@@ -232,7 +301,7 @@ def print_summary(s: Summary) -> None:
         con.print("[yellow]読み取った行がありません（見出し行の下に行がありません）。[/yellow]")
         return
     category_table(s.by_category, con)
-    _print_bodies(s.bodies, con)
+    _print_bodies(s.bodies, con, totals=s.totals)
     if s.blank_rows:
         con.print(f"空行 {s.blank_rows} 行はそのまま空行として出力しました。")
     if s.errors:
@@ -247,19 +316,20 @@ def print_summary(s: Summary) -> None:
         con.print(f"読み取っていない列（そのまま出力）: {'、'.join(s.unread)}", markup=False)
 
 
-def _print_bodies(bodies: list, con, limit: int = 20) -> None:
+def _print_bodies(bodies: list, con, limit: int = 20, totals: Path | None = None) -> None:
     """Per body: 措置額 in yen and rounded to 千円 per 地方交付税法第22条 (INTERP-BODY-ROUNDING)."""
-    from .render import UNIT_LABELS, fiscal_year_label, yen
+    from .render import UNIT_LABELS, yen
     if not bodies:
         return
     unit = UNIT_LABELS[bodies[0].unit]
     con.print(f"団体ごとの措置額合計（{unit}単位は地方交付税法第22条による）")
     for b in bodies[:limit]:
         who = b.body_name or b.body
-        year = f" {fiscal_year_label(b.fiscal_year)}" if b.fiscal_year is not None else ""
-        con.print(f"  {who}{year}: {yen(b.total_yen)}円 → {yen(b.rounded_units)}{unit}")
+        con.print(f"  {who} {_year_label(b.fiscal_year)}: {yen(b.total_yen)}円 → {yen(b.rounded_units)}{unit}",
+                  markup=False, highlight=False)
     if len(bodies) > limit:
-        con.print(f"  ほか {len(bodies) - limit} 団体・年度（出力ファイルの措置額列を団体・年度ごとに合計）")
+        where = f"{totals.name} に書き出しました" if totals else "すべての団体・年度は --totals 団体別.csv で書き出せます"
+        con.print(f"  ほか {len(bodies) - limit} 団体・年度（{where}）", markup=False)
 
 
 __all__ = ["run", "body_totals", "summarize", "print_summary", "OUTPUT_COLUMNS"]

@@ -88,6 +88,8 @@ def _calc_parser(sub) -> None:
     c.add_argument("--rules", metavar="フォルダ", help="ルールブックのフォルダ（既定: 同梱の nichiiki_kankei）")
     c.add_argument("--year", type=year_arg, metavar="年度", help="年度が空の行に使う年度（2025・令和7・R7）")
     c.add_argument("--lang", choices=("ja", "en"), help="出力の見出しと判定の言語（既定: 入力の見出しと同じ。JSON のキーは英語）")
+    c.add_argument("--totals", metavar="ファイル",
+                   help="団体・年度ごとの措置額合計（円・千円）をすべて書き出すファイル（.csv / .xlsx）")
     c.add_argument("--quiet", action="store_true", help="集計表を表示しない")
     c.set_defaults(func=_cmd_calc)
 
@@ -161,10 +163,13 @@ def _cmd_calc(args) -> int:
     from .files import check_input_file
     src = check_input_file(args.input)
     out = Path(args.output) if args.output else calc.default_output(src)
-    summary = calc.run(src, out, rules=args.rules, year=str(args.year) if args.year else None, lang=args.lang)
+    summary = calc.run(src, out, rules=args.rules, year=str(args.year) if args.year else None, lang=args.lang,
+                       totals_out=Path(args.totals) if args.totals else None)
     if not args.quiet:
         calc.print_summary(summary)
     print(f"書き出しました: {out}")
+    if args.totals:
+        print(f"団体・年度ごとの合計を書き出しました: {args.totals}")
     return 0
 
 

@@ -45,6 +45,7 @@ class Table:
     unit: int | None = None  # yen per unit of a 「（単位：千円）」 line above the header
     unread: list[str] = field(default_factory=list)  # headers the tool does not read
     written: dict[str, str] = field(default_factory=dict)  # column name → header as written, where they differ
+    template_sheets: tuple[str, ...] = ()  # a filled template: the sheets its lines were read from (columns are keys)
 
     def headers(self, columns: Iterable[Any]) -> list[str]:
         """The header texts to write for `columns` (a repeated input header as the file had it)."""
@@ -246,6 +247,26 @@ def transitional(p: Path) -> io.BytesIO:
             dst.writestr(info.filename, data)
     out.seek(0)
     return out
+
+
+_ERA_CODE = re.compile(r"(?<![_\\])(?:g+|e+(?![+-]))", re.I)  # ggg 令和, e 7: a Japanese-era date
+
+
+def era_date_formats(wb) -> None:
+    """Read cells formatted with a Japanese-era date format (「[$-ja-JP-x-gannen]ggge"年度"」 shows
+    令和7年度) as the dates they are: openpyxl knows only d/m/y/h/s date codes and would give the
+    serial number (45748). Adds those styles to the workbook's date styles before any row is read."""
+    try:
+        from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, STRIP_RE, builtin_format_code
+        custom = list(wb._number_formats)
+        for idx, style in enumerate(wb._cell_styles):
+            n = style.numFmtId
+            fmt = custom[n - BUILTIN_FORMATS_MAX_SIZE] if n >= BUILTIN_FORMATS_MAX_SIZE else builtin_format_code(n)
+            bare = STRIP_RE.sub("", (fmt or "").split(";")[0])
+            if bare.lower() != "general" and _ERA_CODE.search(bare):
+                wb._date_formats.add(idx)
+    except (AttributeError, IndexError, TypeError, ImportError):  # another openpyxl: its own reading stands
+        pass
 
 
 def _sheet_head(ws) -> list[list[Any]]:

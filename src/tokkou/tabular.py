@@ -1,6 +1,7 @@
 """Read and write expense-line tables (.csv in UTF-8/UTF-8-BOM/cp932, .xlsx, .json) safely."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zipfile
 from pathlib import Path
@@ -57,10 +58,12 @@ def _read_xlsx(p: Path) -> "reading.Table":
             if source is not p else ""
         from .files import read_reason
         raise InputError(f"{p}: .xlsx として読み込めません{hint}（{read_reason(exc)}）。") from None
+    reading.era_date_formats(wb)
     if {layout.SHEET_LINES, layout.SHEET_COORD} <= set(wb.sheetnames) and source is p:
         wb.close()  # a filled tokkou template: its lines, as the layout defines them
         df = template_reader.read_lines(p)
-        return reading.Table(df, layout.SHEET_LINES, 1, None, [])
+        return reading.Table(df, layout.SHEET_LINES, layout.LINES_FIRST_ROW - 1, None, [],
+                             template_sheets=(layout.SHEET_LINES, layout.SHEET_COORD))
     try:
         return reading.read_workbook_table(p, wb)
     finally:
@@ -120,6 +123,7 @@ def _write_xlsx(df: pd.DataFrame, path: str, headers=None) -> None:
                                  "quote_prefix": True})
     quoted = wb.add_format({"quote_prefix": True})  # formula-like text stays text when edited in Excel
     yen = wb.add_format({"num_format": "#,##0"})
+    dates = _date_formats(wb)
     money_cols = {"eligible_cost", "measure_amount", "対象経費", "措置額"}
 
     def text(i: int, j: int, v: str, fmt=None) -> None:
@@ -132,10 +136,15 @@ def _write_xlsx(df: pd.DataFrame, path: str, headers=None) -> None:
         ws.set_column(j, j, 40 if name in ("reasons", "理由") else 14, yen if name in money_cols else None)
     for i, row in enumerate(df.itertuples(index=False), start=1):
         for j, v in enumerate(row):
+            if isinstance(v, (dt.date, dt.time)) and v is not pd.NaT:  # datetime and Timestamp too
+                ws.write_datetime(i, j, _naive(v), dates(v))
+                continue
             cell = cellsafe.xlsx_cell(v)
             if cell is None:
                 continue
             kind, value = cell
+            if kind == "text" and value == "":  # a CSV's empty cell stays blank (ISBLANK), not empty text
+                continue
             if kind == "bool":
                 ws.write_boolean(i, j, value)
             elif kind == "number":
@@ -145,3 +154,25 @@ def _write_xlsx(df: pd.DataFrame, path: str, headers=None) -> None:
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(df), 1), max(len(df.columns) - 1, 0))
     wb.close()
+
+
+def _date_formats(wb):
+    """The cell format of a date (yyyy/m/d), a date and time, or a time, made once per workbook."""
+    made: dict[str, object] = {}
+
+    def fmt(v):
+        if isinstance(v, dt.datetime):
+            code = "yyyy/m/d" if v.time() == dt.time() else "yyyy/m/d h:mm:ss"
+        else:
+            code = "yyyy/m/d" if isinstance(v, dt.date) else "h:mm:ss"
+        if code not in made:
+            made[code] = wb.add_format({"num_format": code})
+        return made[code]
+    return fmt
+
+
+def _naive(v):
+    """XlsxWriter writes no time zone: a zoned time is written as its local wall time."""
+    if isinstance(v, pd.Timestamp):
+        v = v.to_pydatetime()
+    return v.replace(tzinfo=None) if isinstance(v, (dt.datetime, dt.time)) and v.tzinfo else v

@@ -19,7 +19,18 @@ KEYS = ["sheet", "row", "cell", *[k for k, _ in L.BODY_FIELDS], "category", "ite
         "specific_revenue", "bond_amount", "excluded_amount", "apportion_ratio", "main_purpose",
         "national_subsidy", "cash_benefit", "new_construction", "pref_grant", "person_id", "person_name",
         "employment", "other_measure", "study_coordinator", "in_strategy_plan", "months_served", "food_amount"]
+POSITION_JA = {"sheet": "シート", "row": "行", "cell": "セル"}  # where a line was read (the amount cell)
 _PERSON = ("person_name", "employment", "other_measure", "study_coordinator", "in_strategy_plan", "months_served")
+
+
+def headers_ja(rb: Rulebook | None = None) -> dict[str, str]:
+    """Japanese header of each column `read_lines` returns (KEYS): シート・行・セル for the position,
+    the registry's Japanese name (columns.ALL) for an engine key, else the template's own header
+    (事業名, 氏名・役職)."""
+    from . import columns
+    lay = L.get(rb)
+    own = {**{c.key: c.header for c in L.LINE_COLUMNS}, **{c.key: c.header for c in lay.coord_columns}}
+    return {k: POSITION_JA.get(k) or (columns.ALL[k].ja if k in columns.ALL else own[k]) for k in KEYS}
 
 
 def _blank(v: Any) -> bool:
@@ -46,12 +57,17 @@ def _open(p: Path, reader=None):
 
     from .errors import InputError
     try:
-        return reader(p) if reader else load_workbook(p, read_only=True, data_only=True)
+        if reader:
+            return reader(p)
+        wb = load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
         if xml_forbidden(exc):  # defusedxml refused a DTD, entity or external reference
             raise InputError(f"{p}: XML に DTD・エンティティ宣言または外部参照があります（XML 爆弾・外部参照の可能性）。開きません。") from None
         from .files import read_reason
         raise InputError(f"{p}: 読み込めません（{read_reason(exc)}）。") from None
+    from .reading import era_date_formats
+    era_date_formats(wb)  # 年度 typed as a date shown 令和7年度
+    return wb
 
 
 def _column_c(ws, first: int, count: int) -> list:
