@@ -155,7 +155,7 @@ def test_report_identity_and_totals_equal_calc(reviewed, tmp_path):
     doc = reviewed["doc"]
     assert doc["run"]["rulebook_sha256"] and doc["run"]["tool"].startswith("tokkou")
     calc_out = tmp_path / "calc.csv"
-    assert subprocess.run([sys.executable, "-m", "tokkou.cli", "calc", str(W.SAMPLE), "-o", str(calc_out), "--quiet"]).returncode == 0
+    assert subprocess.run([sys.executable, "-m", "tokkou.cli", "calc", str(W.SAMPLE), "-o", str(calc_out), "--quiet", "--lang", "en"]).returncode == 0
     calc = pd.read_csv(calc_out, dtype=str, encoding="utf-8-sig")
     ok = next(s for s in doc["summary"] if s["ファイル"] == "ok.xlsx")
     assert ok["措置額合計"] == calc["measure_amount"].astype(int).sum()
