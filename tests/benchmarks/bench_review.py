@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from importlib.resources import files
 from pathlib import Path
@@ -93,6 +95,44 @@ def run_review(paths: list[Path], jobs: int, out: Path):
     return reviews, tables
 
 
+def _tree_mb(kind: str) -> float:
+    """Sum of `kind` (Rss or Pss, MB) over this process and its children, from /proc (Linux)."""
+    pids, total = [os.getpid()], 0.0
+    i = 0
+    while i < len(pids):
+        try:
+            for task in os.listdir(f"/proc/{pids[i]}/task"):
+                with open(f"/proc/{pids[i]}/task/{task}/children") as fh:
+                    pids += [int(x) for x in fh.read().split()]
+            with open(f"/proc/{pids[i]}/smaps_rollup") as fh:
+                total += next(int(ln.split()[1]) for ln in fh if ln.startswith(kind + ":")) / 1024
+        except (OSError, StopIteration, ValueError):
+            pass
+        i += 1
+    return total
+
+
+class TreeMemory:
+    """Peak summed RSS and PSS of this process and its workers, sampled every 0.1 s while running
+    (PSS counts a page shared after fork once, RSS in every process that maps it)."""
+
+    def __enter__(self):
+        self.rss = self.pss = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.rss, self.pss = max(self.rss, _tree_mb("Rss")), max(self.pss, _tree_mb("Pss"))
+            self._stop.wait(0.1)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 def peak_mb() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -121,12 +161,15 @@ def main() -> None:
               f"(files with findings: {f['file'].nunique() if len(f) else 0})")
         print(f"review (1 process, with report): {t_one:.1f} s; peak RSS {own:.0f} MB")
         if args.jobs > 1:
-            t_many, _ = best(args.repeat, lambda: run_review(paths, args.jobs, folder / "review.xlsx"))
+            with TreeMemory() as tree:
+                t_many, _ = best(args.repeat, lambda: run_review(paths, args.jobs, folder / "review.xlsx"))
             own, kids = peak_mb()
             print(f"review ({args.jobs} processes, with report): {t_many:.1f} s → {t_many / t_floor:.2f}x the "
                   f"1-process openpyxl floor (not like for like)")
             print(f"peak RSS: this process {own:.0f} MB, largest worker {kids:.0f} MB; with {args.jobs} workers at "
-                  f"once at most {own + args.jobs * kids:.0f} MB in all (goal < 1 GB)")
+                  f"once at most {own + args.jobs * kids:.0f} MB in all")
+            print(f"measured while the {args.jobs} workers ran (sampled every 0.1 s): summed RSS {tree.rss:.0f} MB, "
+                  f"summed PSS {tree.pss:.0f} MB (goal < 1 GB in all processes)")
         print(f"CPU seconds of those runs (steadier on a shared machine): openpyxl {CPU['openpyxl']:.1f}, "
               f"calamine {CPU['calamine']:.1f}, review {CPU['review']:.1f} → {CPU['review'] / CPU['openpyxl']:.2f}x, "
               f"{CPU['review'] / CPU['calamine']:.2f}x")
