@@ -50,3 +50,27 @@ def test_a_workbook_that_is_not_the_form_says_so_and_points_to_calc():
     assert [(f.rule_id, f.severity) for f in fs] == [("REVIEW-SHEET", "error")]
     assert "様式ではない" in fs[0].message and "tokkou calc" in fs[0].message and "事業一覧" in fs[0].message
     assert "名前を変えていませんか" not in fs[0].message
+
+
+def test_an_unreadable_file_is_counted_once_in_the_terminal_summary(tmp_path):
+    """A Strict Open XML file cannot be read and has its error finding: it counts as unreadable only,
+    not also as a file with error findings; a readable file with an input error counts there."""
+    import shutil
+
+    from tokkou.review import summary_counts
+    folder = tmp_path / "returns"
+    folder.mkdir()
+    shutil.copy(FIELD / "review" / "strict_open_xml_sample.xlsx", folder / "a_strict.xlsx")
+    shutil.copy(FIELD / "review" / "date_typed_in_cost_E5.xlsx", folder / "b_date.xlsx")
+    reviewed = review_all(sorted(folder.iterdir()), jobs=1, progress=False)
+    counts = summary_counts(reviewed, 0, report_tables(reviewed, rulebook.get()))
+    assert [fr.readable for fr in reviewed] == [False, True]
+    assert all(any(f.severity == "error" for f in fr.findings) for fr in reviewed)
+    assert (counts["unread"], counts["with_errors"]) == (1, 1)
+
+
+def test_a_date_found_in_an_amount_cell_is_shown_as_offices_write_it():
+    """指摘's ブックの値 (JSON `found`) of a date typed into 事業費 reads 2025/4/1 as README says, not ISO."""
+    fr = review_file(FIELD / "review" / "date_typed_in_cost_E5.xlsx")
+    found = [f.found for f in fr.findings if f.cell == "E5"]
+    assert found == ["2025/4/1"], [(f.cell, f.found) for f in fr.findings]

@@ -80,7 +80,7 @@ def _str(v: Any) -> str:
 
 def _show(v: Any) -> str:
     if isinstance(v, (_dt.date, _dt.time)):  # a date as Japanese offices write it (2025/4/1), not ISO
-        return _date_text(v)
+        return date_text(v)
     s = _str(v)
     return s if len(s) <= 40 else s[:37] + "…"
 
@@ -115,7 +115,8 @@ DATE_TYPED = "日付が入力されています（{what}を入力してくださ
 TIME_TYPED = "時刻が入力されています（{what}を入力してください）"
 
 
-def _date_text(v: Any) -> str:
+def date_text(v: Any) -> str:
+    """A date, datetime or time as Japanese offices write it: 2025/4/1, 2025/4/1 9:30, 9:30."""
     if isinstance(v, _dt.datetime):
         day = f"{v.year}/{v.month}/{v.day}"
         return day if v.time() == _dt.time() else f"{day} {v.hour}:{v.minute:02d}"

@@ -26,7 +26,7 @@ from . import engine, layout as L, review_parts, review_versions, rulebook as ru
 from .files import read_reason
 from .formula_compare import first_difference, same_formula
 from .review_versions import read_formulas as _read_formulas
-from .normalize import BY_KEY
+from .normalize import BY_KEY, date_text
 from .review_collect import Skipped, collect
 from .review_report import (SEVERITY_JA, identity, plain as _plain, report_tables, total,  # noqa: F401 - re-exported
                             write_json, write_xlsx)
@@ -56,6 +56,12 @@ class Finding:
     expected: Any = ""
 
 
+def _shown(v: Any) -> Any:
+    """A finding's cell value as the report shows it: a date as 2025/4/1 (README), else plain()."""
+    import datetime as _dt
+    return date_text(v) if isinstance(v, (_dt.date, _dt.time)) else _plain(v)
+
+
 @dataclass
 class FileReview:
     file: str
@@ -73,7 +79,7 @@ class FileReview:
 
     def add(self, sheet, cell, rule_id, severity, message, found="", expected=""):
         self.findings.append(Finding(self.file, sheet, cell, rule_id, severity, message,
-                                     _plain(found), _plain(expected)))
+                                     _shown(found), _shown(expected)))
 
 
 # ---- screening the bytes -----------------------------------------------------------------------
@@ -616,6 +622,7 @@ def summary_counts(reviewed: list[FileReview], skipped: int, tables) -> dict[str
     entries not reviewed, and the findings and 措置額 of the whole report."""
     return {"reviewed": len(reviewed), "skipped": skipped,
             "unread": sum(not fr.readable for fr in reviewed),
-            "with_errors": sum(any(f.severity == "error" for f in fr.findings) for fr in reviewed),
+            # a file that could not be read has its error finding too: counted once, as unreadable
+            "with_errors": sum(fr.readable and any(f.severity == "error" for f in fr.findings) for fr in reviewed),
             "findings": len(tables["findings"]), "total": total(tables),
             "info": int((tables["findings"]["severity"] == SEVERITY_JA["info"]).sum())}

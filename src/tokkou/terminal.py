@@ -144,7 +144,7 @@ def review_summary(counts: dict[str, int], out, console=None) -> None:
     skipped = (f"（フォルダ内の確認対象外 {counts['skipped']:,}件は「指摘」に理由を記載）"
                if counts["skipped"] else "")
     for line in (f"確認したファイル {counts['reviewed']:,}件{skipped}",
-                 f"読めないファイル {counts['unread']:,}件、エラーの指摘があるファイル {counts['with_errors']:,}件",
+                 f"読めないファイル {counts['unread']:,}件、読めたうちエラーの指摘があるファイル {counts['with_errors']:,}件",
                  f"指摘 {counts['findings']:,}件" + _finding_parts(counts),
                  f"措置額合計 {counts['total']:,}円（同じ団体・年度は1ファイルだけ集計）",
                  f"確認結果 → {out}"):
