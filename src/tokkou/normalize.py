@@ -585,7 +585,25 @@ def value_problem(column: Column, u: Any, problem: str) -> str:
     return f"列「{column.ja}」({column.key}) の値「{_show(u)}」: {problem}。"
 
 
-class Opaque:
+class _Shown:
+    """A cell stand-in shown as `text`; equal (and hashed) by its class and its slots' values."""
+
+    __slots__ = ()
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+class Opaque(_Shown):
     """A cell value that cannot be hashed (a list or dict in a JSON cell), shown as typed."""
 
     __slots__ = ("text", "type_name")
@@ -593,17 +611,8 @@ class Opaque:
     def __init__(self, v: Any):
         self.text, self.type_name = _show(repr(v)), type(v).__name__
 
-    def __str__(self) -> str:
-        return self.text
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Opaque) and (self.text, self.type_name) == (other.text, other.type_name)
-
-    def __hash__(self) -> int:
-        return hash((self.text, self.type_name))
-
-
-class Conflict:
+class Conflict(_Shown):
     """One line's cell where two columns meaning the same field (`cost` and 事業費, or 事業費 twice)
     hold different values: that cell is an error naming both columns, never a silent pick."""
 
@@ -612,15 +621,6 @@ class Conflict:
     def __init__(self, names: tuple[str, str], values: tuple[Any, Any]):
         self.text = f"{_show(values[0])}／{_show(values[1])}"
         self.problem = f"列{names[0]}と列{names[1]}に違う値があります。どちらか一方にしてください"
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Conflict) and (self.text, self.problem) == (other.text, other.problem)
-
-    def __hash__(self) -> int:
-        return hash((self.text, self.problem))
 
 
 def same_cell(a: Any, b: Any) -> bool:

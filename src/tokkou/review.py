@@ -9,6 +9,7 @@ reviewed is review_collect's; the report is review_report's.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import os
 import signal
@@ -58,7 +59,6 @@ class Finding:
 
 def _shown(v: Any) -> Any:
     """A finding's cell value as the report shows it: a date as 2025/4/1 (README), else plain()."""
-    import datetime as _dt
     return date_text(v) if isinstance(v, (_dt.date, _dt.time)) else _plain(v)
 
 

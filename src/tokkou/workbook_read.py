@@ -54,23 +54,14 @@ class _Reader(ExcelReader):
 
     def read(self):
         """openpyxl's ExcelReader.read (read-only), its errors worded as openpyxl words them."""
-        action = "read manifest"
+        steps = (("read manifest", self.read_manifest), ("read strings", self.read_strings),
+                 ("read workbook", self.read_workbook), ("read properties", self.read_properties),
+                 ("read custom properties", self.read_custom), ("read theme", self.read_theme),
+                 ("read stylesheet", lambda: _apply_date_styles(self.archive, self.wb)),
+                 ("read worksheets", self.read_worksheets))
         try:
-            self.read_manifest()
-            action = "read strings"
-            self.read_strings()
-            action = "read workbook"
-            self.read_workbook()
-            action = "read properties"
-            self.read_properties()
-            action = "read custom properties"
-            self.read_custom()
-            action = "read theme"
-            self.read_theme()
-            action = "read stylesheet"
-            _apply_date_styles(self.archive, self.wb)
-            action = "read worksheets"
-            self.read_worksheets()
+            for action, step in steps:
+                step()
         except ValueError as e:
             raise ValueError(
                 f"Unable to read workbook: could not {action} from {self.archive.filename}.\n"
