@@ -14,8 +14,8 @@ def old_body_totals(lines, rb):  # totals.body_totals as of commit 6e48002, verb
     unit = rb.interp.body_rounding.unit
     acc: dict = {}
     for ln in lines:
-        code = totals._text(ln.get("body_code"))
-        name = totals._text(ln.get("body_name"))
+        code = totals.cell_text(ln.get("body_code"))
+        name = totals.cell_text(ln.get("body_name"))
         fy = ln.get("fiscal_year")
         fy = None if fy is None or fy != fy or str(fy).strip() == "" else fy
         key = (code or name or "（団体不明）", fy)

@@ -224,7 +224,7 @@ def body_totals(result: pd.DataFrame, details: engine.Details, rb: rulebook.Rule
     from . import bodies, totals
     cols = {engine.header_key(c): c for c in result.columns}
     n = len(result)
-    typed = (map_distinct(result[cols["body_name"]], _name_text).to_numpy() if "body_name" in cols
+    typed = (map_distinct(result[cols["body_name"]], totals.cell_text).to_numpy() if "body_name" in cols
              else np.full(n, "", dtype=object))
     codes = details.body_codes()
     code_ok = np.array([c is not None for c in codes], dtype=bool)
@@ -244,10 +244,6 @@ def by_body_then_year(per_body: list) -> list:
     for b in per_body:
         rank.setdefault(b.body, len(rank))
     return sorted(per_body, key=lambda b: (rank[b.body], b.fiscal_year is None, b.fiscal_year or 0))
-
-
-def _name_text(v) -> str:
-    return "" if v is None or v != v else str(v).strip()
 
 
 def summarize(result: pd.DataFrame, rb: rulebook.Rulebook) -> pd.DataFrame:

@@ -52,7 +52,7 @@ def body_totals(lines: Iterable[Mapping[str, Any]], rb: Rulebook, ctx=None) -> l
     """
     bodies, names, years, amounts = [], [], [], []
     for ln in lines:
-        code, name = _text(ln.get("body_code")), _text(ln.get("body_name"))
+        code, name = cell_text(ln.get("body_code")), cell_text(ln.get("body_name"))
         fy = ln.get("fiscal_year")
         years.append(None if fy is None or fy != fy or str(fy).strip() == "" else fy)  # NaN/blank: no year
         bodies.append(code or name or "（団体不明）")
@@ -102,7 +102,8 @@ def _yen(amount: Any) -> int:
         return 0
 
 
-def _text(v: Any) -> str:
+def cell_text(v: Any) -> str:
+    """A typed cell as trimmed text; None and NaN are ''."""
     if v is None or v != v:  # None or NaN
         return ""
     return str(v).strip()
